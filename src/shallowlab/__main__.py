@@ -1,0 +1,3 @@
+from shallowlab.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,137 @@
+"""The ``shallowlab`` command: a thin shell over the library. Nothing in the package imports it.
+
+Exit status: 0 done, 1 failed at run time, 2 bad usage or configuration, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+
+import shallowlab
+from shallowlab.errors import ConfigError, ShallowlabError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not the usage block
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _numbers(kind):
+    """``256`` or ``256,128``: a list of numbers (several flags' values are joined)."""
+    def parse(text: str) -> list:
+        try:
+            return [kind(part) for part in text.split(",") if part.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a list of {kind.__name__}s") from None
+    return parse
+
+
+def build_parser(experiment_names: list[str]) -> argparse.ArgumentParser:
+    parser = _Parser(prog="shallowlab", description=shallowlab.__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"shallowlab {shallowlab.__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub.add_parser("list", help="list the experiments, one line each")
+
+    run = sub.add_parser("run", help="run an experiment into a run folder")
+    run.add_argument("name", choices=experiment_names, metavar="NAME",
+                     help="the experiment (see `shallowlab list`)")
+    run.add_argument("--epochs", type=int)
+    run.add_argument("--lr", type=float, help="learning rate")
+    run.add_argument("--batch-size", type=int)
+    run.add_argument("--hidden", type=_numbers(int), nargs="+", metavar="N[,N...]",
+                     help="hidden layer widths, e.g. 256 or 256,256")
+    run.add_argument("--activation", help="relu, sigmoid or tanh")
+    run.add_argument("--dropout", type=_numbers(float), nargs="+", metavar="P[,P...]",
+                     help="dropout probability, one for all hidden layers or one per layer")
+    run.add_argument("--init", help="weight initialisation: normal, xavier, he or zeros")
+    run.add_argument("--init-std", type=float, help="std of the normal initialisation")
+    run.add_argument("--weight-decay", type=float, help="L2 penalty on weights (not biases)")
+    run.add_argument("--label-smoothing", type=float)
+    run.add_argument("--seed", type=int)
+    run.add_argument("--device", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
+    run.add_argument("--data-dir", help="folder with the Fashion-MNIST files "
+                     "(default: $SHALLOWLAB_DATA, the cache, /usr/share/datasets/fashion-mnist)")
+    run.add_argument("--out", help="run folder (default: runs/NAME-TIMESTAMP)")
+
+    data = sub.add_parser("data", help="find, verify (and if need be download) Fashion-MNIST")
+    data.add_argument("--data-dir", help="look here first, and download here if needed")
+    data.add_argument("--no-download", action="store_true", help="only look, never download")
+    return parser
+
+
+def _overrides(args: argparse.Namespace) -> dict:
+    settings = dict(vars(args))
+    for key in ("command", "name", "out"):
+        settings.pop(key)
+    for key in ("hidden", "dropout"):  # `--hidden 256 256` and `--hidden 256,256` alike
+        if settings[key] is not None:
+            settings[key] = tuple(x for part in settings[key] for x in part)
+    return settings
+
+
+def _table(summary: dict) -> str:
+    rows = [f"{'':8}{'loss':>10}{'accuracy':>10}"]
+    for split in ("train", "test"):
+        loss, acc = summary.get(f"final_{split}_loss"), summary.get(f"final_{split}_acc")
+        if loss is not None:
+            rows.append(f"{split:8}{loss:>10.4f}{acc:>10.4f}")
+    if "best_test_acc" in summary:
+        rows.append(f"best test accuracy {summary['best_test_acc']:.4f} "
+                    f"(epoch {summary['best_epoch']})")
+    rows.append(f"{summary['epochs']} epochs in {summary['seconds']:.1f} s")
+    return "\n".join(rows)
+
+
+def _sigterm(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _run(args: argparse.Namespace, experiments: dict) -> int:
+    from shallowlab.experiments import execute, resolve
+    from shallowlab.runs import RunDir, default_dir
+
+    experiment = experiments[args.name]
+    config = resolve(experiment, _overrides(args))  # ConfigError before any work
+    run = RunDir(args.out or default_dir(experiment.name))
+    print(f"{experiment.name}: {experiment.title}  ->  {run.path}")
+    summary = execute(experiment, config, run)
+    print(_table(summary))
+    print(f"run folder: {run.path}")
+    return EXIT_OK
+
+
+def _data(args: argparse.Namespace) -> int:
+    from shallowlab.data import fashion_mnist
+
+    data = fashion_mnist.load(args.data_dir, allow_download=not args.no_download)
+    print(f"Fashion-MNIST: {len(data.train_images)} training and {len(data.test_images)} test "
+          f"images, verified, in {data.source}")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    from shallowlab.experiments import EXPERIMENTS
+
+    args = build_parser(list(EXPERIMENTS)).parse_args(argv)
+    signal.signal(signal.SIGTERM, _sigterm)
+    try:
+        if args.command == "list":
+            for name, experiment in EXPERIMENTS.items():
+                print(f"{name:12}{experiment.title}")
+            return EXIT_OK
+        if args.command == "data":
+            return _data(args)
+        return _run(args, EXPERIMENTS)
+    except ConfigError as e:
+        print(f"shallowlab: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except ShallowlabError as e:
+        print(f"shallowlab: error: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("shallowlab: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

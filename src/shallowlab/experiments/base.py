@@ -1,0 +1,101 @@
+"""What an experiment is, how its settings are checked, and how a run of one is carried out."""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+import shallowlab
+from shallowlab.errors import ConfigError
+from shallowlab.runs import RunDir
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A runnable experiment: ``run(config, run_dir, log)`` returns summary figures.
+
+    ``defaults`` lists every setting the experiment accepts, with its default value; the run
+    writes its history, weights and figures into ``run_dir`` as it goes.
+    """
+
+    name: str
+    title: str
+    defaults: dict
+    run: Callable[[dict, RunDir, Log], dict]
+
+
+# setting -> (check, what a valid value is)
+CHECKS: dict[str, tuple[Callable, str]] = {
+    "epochs": (lambda v: isinstance(v, int) and v >= 1, "an integer >= 1"),
+    "lr": (lambda v: v > 0, "a number > 0"),
+    "batch_size": (lambda v: isinstance(v, int) and v >= 1, "an integer >= 1"),
+    "hidden": (lambda v: len(v) >= 1 and all(h >= 1 for h in v), "one or more widths >= 1"),
+    "dropout": (lambda v: all(0 <= p < 1 for p in v), "probabilities in [0, 1)"),
+    "weight_decay": (lambda v: v >= 0, "a number >= 0"),
+    "label_smoothing": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
+    "init_std": (lambda v: v > 0, "a number > 0"),
+    "seed": (lambda v: isinstance(v, int) and 0 <= v < 2**63, "an integer >= 0"),
+}
+CHOICES = {
+    "activation": ("relu", "sigmoid", "tanh"),
+    "init": ("normal", "xavier", "he", "zeros"),
+}
+
+
+def option(setting: str) -> str:
+    return "--" + setting.replace("_", "-")
+
+
+def resolve(experiment: Experiment, overrides: dict) -> dict:
+    """The experiment's defaults updated by ``overrides`` (None means "not given"), validated."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    unknown = sorted(set(given) - set(experiment.defaults))
+    if unknown:
+        raise ConfigError(f"{option(unknown[0])} does not apply to {experiment.name}; "
+                          f"it takes {', '.join(option(k) for k in experiment.defaults)}")
+    config = {**experiment.defaults, **given}
+    for key, value in config.items():
+        if key in CHECKS and not CHECKS[key][0](value):
+            raise ConfigError(f"{option(key)} {value} is invalid: it must be {CHECKS[key][1]}")
+        if key in CHOICES and value not in CHOICES[key]:
+            raise ConfigError(f"{option(key)} {value!r} is invalid: choose from "
+                              f"{', '.join(CHOICES[key])}")
+    if "dropout" in config and len(config["dropout"]) not in (1, len(config["hidden"])):
+        raise ConfigError(f"--dropout has {len(config['dropout'])} values for "
+                          f"{len(config['hidden'])} hidden layers; give one, or one per layer")
+    return config
+
+
+def execute(experiment: Experiment, config: dict, run: RunDir, log: Log = print) -> dict:
+    """Run ``experiment`` in ``run``, keeping ``summary.json`` true to what happened.
+
+    The summary says ``running`` while it runs, then ``completed``, ``failed`` (with the error)
+    or ``interrupted``. Exceptions propagate after the summary is written.
+    """
+    meta = {"experiment": experiment.name, "shallowlab": shallowlab.__version__,
+            "torch": torch.__version__, "python": platform.python_version()}
+    run.write_json("config.json", {**meta, **config})
+    start = time.perf_counter()
+    run.write_summary("running", [], 0.0)
+    try:
+        extra = experiment.run(config, run, log)
+    except KeyboardInterrupt:
+        run.write_summary("interrupted", _history(run), time.perf_counter() - start)
+        raise
+    except Exception as e:
+        run.write_summary("failed", _history(run), time.perf_counter() - start, error=str(e))
+        raise
+    return run.write_summary("completed", _history(run), time.perf_counter() - start, **extra)
+
+
+def _history(run: RunDir) -> list[dict]:
+    """The epochs the run has saved so far (experiments write history.json after each)."""
+    path = run / "history.json"
+    return json.loads(path.read_text()) if path.exists() else []
