@@ -26,13 +26,15 @@ def _numbers(kind):
         try:
             return [kind(part) for part in text.split(",") if part.strip()]
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a list of {kind.__name__}s") from None
+            message = f"{text!r} is not a list of {kind.__name__}s"
+            raise argparse.ArgumentTypeError(message) from None
     return parse
 
 
 def build_parser(experiment_names: list[str]) -> argparse.ArgumentParser:
     parser = _Parser(prog="shallowlab", description=shallowlab.__doc__.splitlines()[0])
-    parser.add_argument("--version", action="version", version=f"shallowlab {shallowlab.__version__}")
+    parser.add_argument("--version", action="version",
+                        version=f"shallowlab {shallowlab.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     sub.add_parser("list", help="list the experiments, one line each")
 

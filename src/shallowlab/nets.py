@@ -41,7 +41,7 @@ def mlp(num_inputs: int = 784, hidden: Sequence[int] = (256,), num_outputs: int 
         raise ValueError(f"{len(drops)} dropout values for {len(hidden)} hidden layers")
     layers: list[nn.Module] = [nn.Flatten()]
     width = num_inputs
-    for h, p in zip(hidden, drops):
+    for h, p in zip(hidden, drops, strict=True):
         layers += [nn.Linear(width, h), ACTIVATIONS[activation]()]
         if p > 0:
             layers.append(nn.Dropout(p))

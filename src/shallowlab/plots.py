@@ -53,7 +53,7 @@ def predictions(images: torch.Tensor, labels: Sequence[int], predicted: Sequence
     axes = fig.subplots(rows, columns, squeeze=False).ravel()
     for ax in axes:
         ax.axis("off")
-    for ax, img, t, p in zip(axes, images, labels, predicted):
+    for ax, img, t, p in zip(axes, images, labels, predicted, strict=False):
         ax.imshow(img.reshape(28, 28).cpu().numpy(), cmap="gray_r")
         right = int(t) == int(p)
         ax.set_title(f"{class_names[int(t)]}\n{'' if right else '✗ '}{class_names[int(p)]}",

@@ -182,7 +182,8 @@ def load(data_dir: str | os.PathLike | None = None, *, allow_download: bool = Tr
                             f"but {files[f'{split}-labels-idx1-ubyte']} holds {len(labels)} "
                             "labels; the two files do not belong together")
         arrays[split] = (torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64)))
-    return FashionMNIST(*arrays["train"], *arrays["t10k"], source=files["t10k-images-idx3-ubyte"].parent)
+    source = files["t10k-images-idx3-ubyte"].parent
+    return FashionMNIST(*arrays["train"], *arrays["t10k"], source=source)
 
 
 def labels_to_names(labels) -> list[str]:

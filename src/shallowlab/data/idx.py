@@ -96,7 +96,7 @@ def read_images(path: str | os.PathLike) -> np.ndarray:
 
 
 def read_labels(path: str | os.PathLike, num_classes: int = 10) -> np.ndarray:
-    """Read a labels file (magic 2049): uint8 array of shape (count,), values in 0..num_classes-1."""
+    """Read a labels file (magic 2049): uint8 array (count,) with values in 0..num_classes-1."""
     array = read_idx(path)
     if array.dtype != np.uint8 or array.ndim != 1:
         raise DataError(f"{path}: magic number {_magic_of(array)} is not {LABELS_MAGIC}; "
@@ -109,7 +109,7 @@ def read_labels(path: str | os.PathLike, num_classes: int = 10) -> np.ndarray:
 
 
 def write_idx(path: str | os.PathLike, array: np.ndarray, *, compress: bool | None = None) -> None:
-    """Write ``array`` as an IDX file; gzip-compressed when ``compress`` (default: name ends .gz)."""
+    """Write ``array`` as an IDX file, gzip-compressed if ``compress`` (default: name ends .gz)."""
     path = Path(path)
     array = np.asarray(array)
     code = _CODES.get(array.dtype.newbyteorder("="))

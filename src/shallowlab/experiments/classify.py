@@ -12,7 +12,7 @@ from shallowlab.data import fashion_mnist
 from shallowlab.data.batches import Batches
 from shallowlab.experiments.base import Log
 from shallowlab.runs import RunDir, atomic_write
-from shallowlab.train import evaluate, fit, resolve_device
+from shallowlab.train import fit, resolve_device
 
 EVAL_BATCH = 4096  # evaluation keeps no graph, so big batches only save per-batch overhead
 SHOWN = 18  # test images drawn in predictions.png
