@@ -1,0 +1,135 @@
+"""The command line, run for real in subprocesses: exit statuses, messages, the run folder."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+import shallowlab
+
+RUN_FILES = {"config.json", "history.json", "history.csv", "summary.json", "curves.png",
+             "predictions.png", "model.safetensors"}
+
+
+def cli(*args, cwd=None, timeout=120):
+    return subprocess.run([sys.executable, "-m", "shallowlab", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_version_and_list():
+    assert cli("--version").stdout.strip() == f"shallowlab {shallowlab.__version__}"
+    listed = cli("list").stdout.splitlines()
+    assert [line.split()[0] for line in listed] == ["softmax", "mlp"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "mlp", "--lr", "-1"], "--lr -1.0 is invalid: it must be a number > 0"),
+    (["run", "mlp", "--batch-size", "0"], "--batch-size 0 is invalid"),
+    (["run", "mlp", "--dropout", "1"], "--dropout (1.0,) is invalid: it must be probabilities"),
+    (["run", "mlp", "--epochs", "0"], "--epochs 0 is invalid"),
+    (["run", "mlp", "--activation", "gelu"], "--activation 'gelu' is invalid: choose from"),
+    (["run", "mlp", "--hidden", "256", "--dropout", "0.1,0.2"], "2 values for 1 hidden layers"),
+    (["run", "softmax", "--hidden", "256"], "--hidden does not apply to softmax"),
+    (["run", "resnet"], "invalid choice: 'resnet'"),
+    (["run", "mlp", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+    (["run", "mlp", "--lr", "fast"], "invalid float value: 'fast'"),
+    (["run", "mlp", "--hidden", "a,b"], "is not a list of ints"),
+    ([], "the following arguments are required"),
+])
+def test_bad_usage_exits_2_with_one_line_and_no_run_folder(tmp_path, args, message):
+    result = cli(*args, "--out", tmp_path / "run") if args[:1] == ["run"] else cli(*args)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+    assert lines[0].startswith("shallowlab")
+    assert not (tmp_path / "run").exists()
+    assert result.stdout == ""
+
+
+def test_data_dir_that_is_not_a_folder_is_bad_usage(tmp_path):
+    result = cli("run", "mlp", "--data-dir", tmp_path / "nowhere", "--out", tmp_path / "run")
+    assert result.returncode == 2
+    assert f"--data-dir {tmp_path / 'nowhere'} is not a folder" in result.stderr
+
+
+def test_unwritable_out_is_bad_usage(tmp_path):
+    (tmp_path / "file").write_text("")
+    result = cli("run", "softmax", "--out", tmp_path / "file" / "run")
+    assert result.returncode == 2
+    assert "cannot write the run folder" in result.stderr and "--out" in result.stderr
+
+
+def test_run_mlp_on_toy_data_leaves_a_complete_run_folder(tmp_path, toy_data):
+    out = tmp_path / "run"
+    result = cli("run", "mlp", "--data-dir", toy_data, "--epochs", 3, "--hidden", 64,
+                 "--lr", 0.5, "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert RUN_FILES <= set(os.listdir(out))
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["epochs"] == 3
+    assert summary["final_test_acc"] >= 0.95  # the toy classes are easy to tell apart
+    history = json.loads((out / "history.json").read_text())
+    assert [r["epoch"] for r in history] == [1, 2, 3]
+    config = json.loads((out / "config.json").read_text())
+    assert config["hidden"] == [64] and config["lr"] == 0.5 and config["seed"] == 0
+    assert config["batch_size"] == 256 and config["experiment"] == "mlp"
+    assert config["shallowlab"] == shallowlab.__version__ and "torch" in config
+    # the closing table and the folder, on stdout; one plain line per epoch (not a terminal)
+    assert f"run folder: {out}" in result.stdout
+    assert result.stdout.count("epoch ") == 3 + 1  # three epochs and "3 epochs in"
+    assert "best test accuracy" in result.stdout
+    for png in ("curves.png", "predictions.png"):
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_default_run_folder_is_runs_experiment_timestamp(tmp_path, toy_data):
+    result = cli("run", "softmax", "--data-dir", toy_data, "--epochs", 1, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (folder,) = os.listdir(tmp_path / "runs")
+    assert folder.startswith("softmax-")
+    assert f"run folder: {os.path.join('runs', folder)}" in result.stdout
+
+
+def test_same_seed_same_history(tmp_path, toy_data):
+    def history(name, seed):
+        result = cli("run", "mlp", "--data-dir", toy_data, "--epochs", 2, "--hidden", 32,
+                     "--dropout", 0.2, "--seed", seed, "--out", tmp_path / name)
+        assert result.returncode == 0, result.stderr
+        records = json.loads((tmp_path / name / "history.json").read_text())
+        return [{k: v for k, v in r.items() if k != "seconds"} for r in records]
+
+    assert history("a", 3) == history("b", 3)
+    assert history("c", 4) != history("a", 3)
+
+
+def test_corrupt_data_file_fails_with_status_1_naming_it(tmp_path, toy_data):
+    labels = toy_data / "t10k-labels-idx1-ubyte.gz"
+    labels.write_bytes(labels.read_bytes()[:-7])
+    result = cli("run", "softmax", "--data-dir", toy_data, "--out", tmp_path / "run")
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert str(labels) in line
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["status"] == "failed" and str(labels) in summary["error"]
+    assert not (tmp_path / "run" / "model.safetensors").exists()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_exits_130_and_says_interrupted(tmp_path, toy_data, sig):
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "shallowlab", "run", "softmax", "--data-dir",
+                             toy_data, "--epochs", "100000", "--out", out],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (out / "history.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "interrupted" and summary["epochs"] >= 1
+    assert "interrupted" in stderr

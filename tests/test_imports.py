@@ -1,0 +1,76 @@
+"""The dependency direction of DESIGN.md, checked by walking every module's imports."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "shallowlab"
+
+# lower layers never import higher ones; a module may import its own layer
+LAYERS = [
+    {"shallowlab", "shallowlab.errors"},
+    {"shallowlab.data", "shallowlab.scratch", "shallowlab.nets", "shallowlab.metrics"},
+    {"shallowlab.train"},
+    {"shallowlab.runs", "shallowlab.plots"},
+    {"shallowlab.experiments"},
+    {"shallowlab.report"},
+    {"shallowlab.cli", "shallowlab.d2l", "shallowlab.__main__"},
+]
+
+
+def _layer(module: str) -> int:
+    for rank, names in enumerate(LAYERS):
+        if any(module == n or module.startswith(n + ".") for n in names - {"shallowlab"}):
+            return rank
+    if module == "shallowlab":
+        return 0
+    raise AssertionError(f"{module} is in no layer of DESIGN.md; add it to LAYERS")
+
+
+def _modules():
+    for path in sorted(SRC.rglob("*.py")):
+        parts = path.relative_to(SRC.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        yield name, ast.parse(path.read_text())
+
+
+def _imports(tree: ast.AST):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            yield node.module
+            yield from (f"{node.module}.{alias.name}" for alias in node.names)
+
+
+MODULES = dict(_modules())
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_imports_point_down_only(name):
+    own = _layer(name)
+    for imported in _imports(MODULES[name]):
+        if imported.split(".")[0] != "shallowlab" or imported not in _known(imported):
+            continue
+        assert _layer(imported) <= own, f"{name} (layer {own}) imports {imported}"
+
+
+def _known(imported: str) -> set[str]:
+    """``from shallowlab import nets`` names a module; ``from x import SomeClass`` does not."""
+    return {imported} if (SRC.parent / imported.replace(".", "/")).with_suffix(".py").exists() \
+        or (SRC.parent / imported.replace(".", "/")).is_dir() else set()
+
+
+def test_nothing_imports_the_cli_or_the_book_facade():
+    for name, tree in MODULES.items():
+        if name in ("shallowlab.cli", "shallowlab.__main__"):
+            continue
+        for imported in _imports(tree):
+            assert not imported.startswith(("shallowlab.cli", "shallowlab.d2l")), name
+
+
+def test_only_plots_imports_matplotlib():
+    users = {name for name, tree in MODULES.items()
+             if any(i.split(".")[0] == "matplotlib" for i in _imports(tree))}
+    assert users <= {"shallowlab.plots", "shallowlab.d2l"}

@@ -1,0 +1,87 @@
+import csv
+import json
+import os
+
+import pytest
+import torch
+
+from shallowlab import nets
+from shallowlab.errors import ConfigError
+from shallowlab.runs import RunDir, atomic_write, default_dir
+
+HISTORY = [
+    {"epoch": 1, "train_loss": 0.9, "train_acc": 0.7, "test_loss": 0.8, "test_acc": 0.75,
+     "seconds": 1.5},
+    {"epoch": 2, "train_loss": 0.5, "train_acc": 0.8, "test_loss": 0.6, "test_acc": 0.81,
+     "seconds": 1.25},
+    {"epoch": 3, "train_loss": 0.4, "train_acc": 0.85, "test_loss": 0.61, "test_acc": 0.79,
+     "seconds": 1.0},
+]
+
+
+def test_atomic_write_replaces_whole_and_leaves_no_temporary(tmp_path):
+    target = tmp_path / "f.json"
+    atomic_write(target, "old")
+    atomic_write(target, b"new")
+    assert target.read_bytes() == b"new"
+    assert os.listdir(tmp_path) == ["f.json"]
+
+
+def test_atomic_write_failure_keeps_the_old_file(tmp_path):
+    target = tmp_path / "f.txt"
+    atomic_write(target, "old")
+    with pytest.raises(TypeError):
+        atomic_write(target, 12345)  # not bytes: fails while writing the temporary
+    assert target.read_text() == "old"
+    assert os.listdir(tmp_path) == ["f.txt"]
+
+
+def test_history_json_and_csv_agree(tmp_path):
+    run = RunDir(tmp_path / "run")
+    run.write_history(HISTORY)
+    assert json.loads((run / "history.json").read_text()) == HISTORY
+    with open(run / "history.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [float(r["test_acc"]) for r in rows] == [r["test_acc"] for r in HISTORY]
+    assert list(rows[0]) == list(HISTORY[0])
+
+
+def test_summary_has_final_and_best_metrics(tmp_path):
+    run = RunDir(tmp_path / "run")
+    summary = run.write_summary("completed", HISTORY, 3.75, device="cpu")
+    assert summary == json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["epochs"] == 3
+    assert summary["final_test_acc"] == 0.79 and summary["final_train_loss"] == 0.4
+    assert (summary["best_test_acc"], summary["best_epoch"]) == (0.81, 2)
+    assert summary["device"] == "cpu"
+
+
+def test_non_finite_numbers_are_written_as_null(tmp_path):
+    run = RunDir(tmp_path / "run")
+    run.write_history([{**HISTORY[0], "train_loss": float("nan"), "test_loss": float("inf")}])
+    record = json.loads((run / "history.json").read_text())[0]
+    assert record["train_loss"] is None and record["test_loss"] is None
+
+
+def test_weights_round_trip_through_safetensors(tmp_path):
+    run = RunDir(tmp_path / "run")
+    model = nets.init_(nets.mlp(hidden=(32,)), generator=torch.Generator().manual_seed(0))
+    run.save_weights(model)
+    loaded = run.load_weights()
+    assert loaded.keys() == model.state_dict().keys()
+    assert all(torch.equal(loaded[k], v) for k, v in model.state_dict().items())
+
+
+def test_unwritable_run_folder_is_a_config_error(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(ConfigError, match="cannot write the run folder .*a-file.*--out"):
+        RunDir(blocker / "run")
+
+
+def test_default_dir_never_reuses_a_folder(tmp_path):
+    first = default_dir("mlp", tmp_path)
+    first.mkdir()
+    second = default_dir("mlp", tmp_path)
+    assert second != first and second.name.startswith(first.name)
+    assert first.name.startswith("mlp-")
