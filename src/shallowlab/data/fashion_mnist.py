@@ -16,6 +16,7 @@ A folder counts when it holds all four files, gzip-compressed or not, directly o
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import tempfile
 import urllib.error
@@ -95,6 +96,8 @@ def download(dest: Path, mirrors: tuple[str, ...] | None = None, timeout: float 
     if mirrors is None:
         env = os.environ.get("SHALLOWLAB_MIRROR")
         mirrors = ((env,) if env else ()) + MIRRORS
+    if not mirrors:
+        return ["no mirror to download from"]
     try:
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -130,6 +133,8 @@ def _fetch(url: str, target: Path, expected_md5: str, timeout: float) -> str | N
             return f"{url}: MD5 {h.hexdigest()} does not match the published {expected_md5}"
         os.replace(tmp, target)
         return None
+    except http.client.HTTPException as e:  # not HTTP at all, or an answer cut short
+        return f"{url}: not a valid HTTP answer ({type(e).__name__})"
     except (urllib.error.URLError, OSError, ValueError) as e:
         return f"{url}: {getattr(e, 'reason', None) or e}"
     finally:

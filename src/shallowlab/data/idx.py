@@ -79,7 +79,12 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         raise DataError(f"{path}: no such file") from None
     except (OSError, EOFError, zlib.error) as e:  # BadGzipFile is an OSError
         raise DataError(f"{path}: cannot be read ({e}); download or copy it again") from None
-    return np.frombuffer(payload, dtype=dtype).reshape(dims).astype(dtype.newbyteorder("="))
+    try:
+        array = np.frombuffer(payload, dtype=dtype).reshape(dims)
+    except ValueError as e:  # more than numpy's 64 dimensions, or a size that overflows
+        raise DataError(f"{path}: the header's {ndim} dimensions cannot be held in an array "
+                        f"({e}); the file is corrupt, download or copy it again") from None
+    return array.astype(dtype.newbyteorder("="))
 
 
 def _magic_of(array: np.ndarray) -> int:
