@@ -10,6 +10,7 @@ import time
 import pytest
 
 import shallowlab
+from shallowlab.experiments import EXPERIMENTS
 
 RUN_FILES = {"config.json", "history.json", "history.csv", "summary.json", "curves.png",
              "predictions.png", "model.safetensors"}
@@ -23,7 +24,8 @@ def cli(*args, cwd=None, timeout=120):
 def test_version_and_list():
     assert cli("--version").stdout.strip() == f"shallowlab {shallowlab.__version__}"
     listed = cli("list").stdout.splitlines()
-    assert [line.split()[0] for line in listed] == ["softmax", "mlp"]
+    assert [line.split()[0] for line in listed] == list(EXPERIMENTS)
+    assert all(EXPERIMENTS[line.split()[0]].title in line for line in listed)
 
 
 @pytest.mark.parametrize("args, message", [

@@ -7,6 +7,8 @@ from shallowlab.data.batches import Batches
 from shallowlab.train import HISTORY_KEYS, evaluate, fit, format_record, resolve_device
 from tests.conftest import toy_images
 
+CE = nn.CrossEntropyLoss(reduction="none")
+
 
 def _toy(n, seed, batch_size=64, generator=None, shuffle=True):
     images, labels = toy_images(n, seed)
@@ -24,7 +26,7 @@ def test_fit_learns_and_records_every_epoch():
     train = _toy(600, 1, generator=torch.Generator().manual_seed(0))
     test = _toy(200, 2, shuffle=False)
     lines = []
-    history = fit(model, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1),
+    history = fit(model, CE, torch.optim.SGD(model.parameters(), lr=0.1),
                   train, epochs=4, test=test, progress=False, log=lines.append)
     assert [r["epoch"] for r in history] == [1, 2, 3, 4]
     assert all(tuple(r) == HISTORY_KEYS for r in history)
@@ -32,7 +34,7 @@ def test_fit_learns_and_records_every_epoch():
     assert history[-1]["train_loss"] < history[0]["train_loss"] / 2
     assert lines == [format_record(r, 4) for r in history]
     # the recorded test metrics are what evaluate() says of the final model
-    loss, acc = evaluate(model, nn.CrossEntropyLoss(), test)
+    loss, acc = evaluate(model, CE, test)
     assert (loss, acc) == pytest.approx((history[-1]["test_loss"], history[-1]["test_acc"]))
 
 
@@ -40,7 +42,7 @@ def test_fit_continues_after_the_given_history():
     model = _softmax()
     train = _toy(200, 1)
     seen = []
-    history = fit(model, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1),
+    history = fit(model, CE, torch.optim.SGD(model.parameters(), lr=0.1),
                   train, epochs=3, history=[{"epoch": 1, "train_loss": 9.0, "train_acc": 0.1,
                                               "test_loss": None, "test_acc": None,
                                               "seconds": 0.0}],
@@ -54,7 +56,7 @@ def test_fit_continues_after_the_given_history():
 def test_evaluate_weights_batches_by_their_size():
     """Uneven batches (64, 64, 64, 8): the mean is over examples, not over batches."""
     model = _softmax()
-    loss_fn = nn.CrossEntropyLoss()
+    loss_fn = CE
     whole = evaluate(model, loss_fn, _toy(200, 3, batch_size=200, shuffle=False))
     split = evaluate(model, loss_fn, _toy(200, 3, batch_size=64, shuffle=False))
     assert split == pytest.approx(whole, rel=1e-5)
@@ -69,7 +71,7 @@ def test_fit_reads_the_host_once_per_epoch_not_per_batch(monkeypatch):
     for batch_size in (100, 10):  # 6 and 60 batches per epoch
         calls.clear()
         model = _softmax()
-        fit(model, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1),
+        fit(model, CE, torch.optim.SGD(model.parameters(), lr=0.1),
             _toy(600, 1, batch_size=batch_size), epochs=2, test=_toy(100, 2, shuffle=False),
             progress=False, log=lambda s: None)
         assert len(calls) <= 2 * 4  # train loss, train acc, test loss, test acc

@@ -41,6 +41,7 @@ def build_parser(experiment_names: list[str]) -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run an experiment into a run folder")
     run.add_argument("name", choices=experiment_names, metavar="NAME",
                      help="the experiment (see `shallowlab list`)")
+    run.add_argument("--impl", help="scratch (tensors and autograd only) or concise (torch.nn)")
     run.add_argument("--epochs", type=int)
     run.add_argument("--lr", type=float, help="learning rate")
     run.add_argument("--batch-size", type=int)
@@ -76,15 +77,20 @@ def _overrides(args: argparse.Namespace) -> dict:
 
 
 def _table(summary: dict) -> str:
-    rows = [f"{'':8}{'loss':>10}{'accuracy':>10}"]
+    """The final metrics, a row per split, and the time taken."""
+    rows = []
     for split in ("train", "test"):
         loss, acc = summary.get(f"final_{split}_loss"), summary.get(f"final_{split}_acc")
         if loss is not None:
-            rows.append(f"{split:8}{loss:>10.4f}{acc:>10.4f}")
+            rows.append(f"{split:8}{loss:>10.4g}" + (f"{acc:>10.4f}" if acc is not None else ""))
+    if rows:
+        with_acc = summary.get("final_train_acc") is not None
+        rows.insert(0, f"{'':8}{'loss':>10}" + (f"{'accuracy':>10}" if with_acc else ""))
     if "best_test_acc" in summary:
         rows.append(f"best test accuracy {summary['best_test_acc']:.4f} "
                     f"(epoch {summary['best_epoch']})")
-    rows.append(f"{summary['epochs']} epochs in {summary['seconds']:.1f} s")
+    epochs = f"{summary['epochs']} epochs in " if summary["epochs"] else "done in "
+    rows.append(f"{epochs}{summary['seconds']:.1f} s")
     return "\n".join(rows)
 
 

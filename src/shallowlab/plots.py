@@ -25,16 +25,26 @@ def png_bytes(fig, dpi: int = 100) -> bytes:
     return buf.getvalue()
 
 
-def curves(history: list[dict], title: str = ""):
-    """Loss and accuracy per epoch, train against test, side by side."""
-    fig = _figure(9, 3.5)
-    ax_loss, ax_acc = fig.subplots(1, 2)
+def curves(history: list[dict], title: str = "", floor: float | None = None):
+    """Loss (and accuracy, if recorded) per epoch, train against test.
+
+    The loss axis turns logarithmic when the loss spans more than two decades; ``floor``
+    draws the lowest loss any model can reach as a dotted line.
+    """
+    metrics = ["loss"] + (["acc"] if any(r["train_acc"] is not None for r in history) else [])
+    fig = _figure(4.5 * len(metrics), 3.5)
     epochs = [r["epoch"] for r in history]
-    for ax, metric in ((ax_loss, "loss"), (ax_acc, "acc")):
+    for ax, metric in zip(fig.subplots(1, len(metrics), squeeze=False)[0], metrics):
         for split, style in (("train", "-"), ("test", "--")):
             values = [r[f"{split}_{metric}"] for r in history]
             if any(v is not None for v in values):
                 ax.plot(epochs, values, style, marker="o", markersize=3, label=split)
+        if metric == "loss":
+            if floor is not None:
+                ax.axhline(floor, color="gray", linestyle=":", label="noise floor")
+            losses = [v for r in history for v in (r["train_loss"], r["test_loss"]) if v]
+            if losses and max(losses) > 100 * min(losses) > 0:
+                ax.set_yscale("log")
         ax.set_xlabel("epoch")
         ax.set_ylabel("loss" if metric == "loss" else "accuracy")
         ax.grid(alpha=0.3)
@@ -58,4 +68,35 @@ def predictions(images: torch.Tensor, labels: Sequence[int], predicted: Sequence
         right = int(t) == int(p)
         ax.set_title(f"{class_names[int(t)]}\n{'' if right else '✗ '}{class_names[int(p)]}",
                      fontsize=8, color="black" if right else "red")
+    return fig
+
+
+def scatter(features: torch.Tensor, y: torch.Tensor, title: str = ""):
+    """``y`` against each column of ``features``, one panel per column (d2l 3.2's data plot)."""
+    d = features.shape[1]
+    fig = _figure(4 * d, 3.2)
+    for j, ax in enumerate(fig.subplots(1, d, squeeze=False)[0]):
+        ax.scatter(features[:, j].cpu().numpy(), y.reshape(-1).cpu().numpy(), s=2)
+        ax.set_xlabel(f"x{j + 1}")
+        ax.set_ylabel("y")
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def activations(x: torch.Tensor, curves: dict[str, tuple[torch.Tensor, torch.Tensor]],
+                title: str = ""):
+    """One panel per function: ``f(x)`` solid and its derivative ``f'(x)`` dashed (d2l 4.1)."""
+    fig = _figure(4 * len(curves), 3.2)
+    panels = fig.subplots(1, len(curves), squeeze=False)[0]
+    for ax, (name, (y, dy)) in zip(panels, curves.items()):
+        ax.plot(x.cpu().numpy(), y.cpu().numpy(), label=f"{name}(x)")
+        ax.plot(x.cpu().numpy(), dy.cpu().numpy(), "--", label=f"{name}'(x)")
+        ax.set_xlabel("x")
+        ax.set_title(name)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
     return fig

@@ -20,29 +20,32 @@ from shallowlab.metrics import correct
 HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "seconds")
 Batch = tuple[torch.Tensor, torch.Tensor]
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+Metric = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+Updater = torch.optim.Optimizer | Callable[[int], None]
+Model = nn.Module  # or anything callable with parameters(), train() and eval(), as scratch's
 
 
 @torch.inference_mode()
-def evaluate(model: nn.Module, loss_fn: LossFn, batches: Iterable[Batch]) -> tuple[float, float]:
-    """Mean loss and accuracy of ``model`` over ``batches``, in evaluation mode.
+def evaluate(model: Model, loss_fn: LossFn, batches: Iterable[Batch],
+             metric: Metric | None = correct) -> tuple[float, float | None]:
+    """Mean loss and accuracy (None without ``metric``) of ``model`` over ``batches``.
 
-    ``loss_fn`` returns the mean loss of a batch; the result weights each batch by its size.
+    ``loss_fn`` returns one loss per example; the means are over examples, not batches.
     """
     was_training = model.training
     model.eval()
-    loss_sum = hits = None
+    loss_sum = hits = 0
     n = 0
     for X, y in batches:
         out = model(X)
-        batch_loss = loss_fn(out, y) * len(y)
-        batch_hits = correct(out, y)
-        loss_sum = batch_loss if loss_sum is None else loss_sum + batch_loss
-        hits = batch_hits if hits is None else hits + batch_hits
+        loss_sum = loss_sum + loss_fn(out, y).sum()
+        if metric is not None:
+            hits = hits + metric(out, y)
         n += len(y)
     model.train(was_training)
     if n == 0:
         raise ValueError("evaluate() got no batches")
-    return loss_sum.item() / n, hits.item() / n
+    return loss_sum.item() / n, (hits.item() / n if metric is not None else None)
 
 
 def _bar(total: int, desc: str):
@@ -52,13 +55,14 @@ def _bar(total: int, desc: str):
 
 
 def fit(
-    model: nn.Module,
+    model: Model,
     loss_fn: LossFn,
-    optimizer: torch.optim.Optimizer,
+    updater: Updater,
     train: Iterable[Batch],
     *,
     epochs: int,
     test: Iterable[Batch] | None = None,
+    metric: Metric | None = correct,
     history: list[dict] | None = None,
     on_epoch_end: Callable[[list[dict]], None] | None = None,
     progress: bool | None = None,
@@ -66,52 +70,65 @@ def fit(
 ) -> list[dict]:
     """Train ``model`` for ``epochs`` passes over ``train``; returns the history.
 
-    Each step is ``optimizer.zero_grad(); loss_fn(model(X), y).backward(); optimizer.step()``
-    with ``loss_fn`` mean-reduced. ``train_loss`` and ``train_acc`` are means over the epoch's
-    batches as they were trained (the book's convention); ``test_loss`` and ``test_acc`` are
-    measured on ``test`` after the epoch (None without ``test``).
+    The book's contract (d2l ``train_epoch_ch3``): ``loss_fn`` returns one loss per example.
+    With a ``torch.optim.Optimizer``, a step is ``zero_grad(); l.mean().backward(); step()``;
+    any other ``updater`` is the from-scratch kind, called as ``updater(batch_size)`` after
+    ``l.sum().backward()`` (for example ``lambda n: scratch.sgd(params, lr, n)``), and clears
+    the gradients itself.
+
+    ``train_loss`` and ``train_acc`` are means over the epoch's examples as they were trained
+    (the book's convention); ``test_loss`` and ``test_acc`` are measured on ``test`` after the
+    epoch. An accuracy is None without ``metric`` (regression), a test metric without ``test``.
 
     Args:
+        metric: the number of correct predictions in a batch, as a tensor; None for none.
         history: records of epochs already trained; training continues after the last one.
         on_epoch_end: called with the history after each epoch (to save, plot, checkpoint).
         progress: a tqdm bar per epoch when True, one plain line per epoch when False;
             None picks the bar when stderr is a terminal.
     """
     history = list(history or [])
+    optimizer = updater if isinstance(updater, torch.optim.Optimizer) else None
     bar = sys.stderr.isatty() if progress is None else progress
     for epoch in range(len(history) + 1, epochs + 1):
         start = time.perf_counter()
         model.train()
-        loss_sum = torch.zeros(())
-        hits = torch.zeros((), dtype=torch.long)
+        loss_sum = hits = 0
         n = 0
         pbar = _bar(len(train) if hasattr(train, "__len__") else None, f"epoch {epoch}/{epochs}") \
             if bar else None
         shown = start
         for X, y in train:
-            if loss_sum.device != X.device:
-                loss_sum, hits = loss_sum.to(X.device), hits.to(X.device)
             out = model(X)
             loss = loss_fn(out, y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            with torch.no_grad():
-                loss_sum += loss.detach() * len(y)
-                hits += correct(out, y)
+            if loss.numel() != len(y):
+                raise ValueError(f"loss_fn must return one loss per example ({len(y)}), got shape "
+                                 f"{tuple(loss.shape)}; use reduction='none'")
+            if optimizer is not None:
+                optimizer.zero_grad(set_to_none=True)
+                loss.mean().backward()
+                optimizer.step()
+            else:
+                loss.sum().backward()
+                updater(len(y))
+            with torch.no_grad():  # summed on the tensor side: no host sync per batch
+                loss_sum = loss_sum + loss.detach().sum()
+                if metric is not None:
+                    hits = hits + metric(out, y)
             n += len(y)
             if pbar is not None:
                 pbar.update()
                 if time.perf_counter() - shown > 0.5:  # a host read, twice a second at most
                     shown = time.perf_counter()
-                    pbar.set_postfix(loss=f"{loss_sum.item() / n:.4f}",
-                                     acc=f"{hits.item() / n:.3f}", refresh=False)
+                    shown_acc = {"acc": f"{hits.item() / n:.3f}"} if metric is not None else {}
+                    pbar.set_postfix(loss=f"{loss_sum.item() / n:.4g}", **shown_acc, refresh=False)
         if n == 0:
             raise ValueError("fit() got an empty training set")
-        record = {"epoch": epoch, "train_loss": loss_sum.item() / n, "train_acc": hits.item() / n,
+        record = {"epoch": epoch, "train_loss": loss_sum.item() / n,
+                  "train_acc": hits.item() / n if metric is not None else None,
                   "test_loss": None, "test_acc": None}
         if test is not None:
-            record["test_loss"], record["test_acc"] = evaluate(model, loss_fn, test)
+            record["test_loss"], record["test_acc"] = evaluate(model, loss_fn, test, metric)
         record["seconds"] = time.perf_counter() - start
         history.append(record)
         line = format_record(record, epochs)
@@ -138,8 +155,12 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 def format_record(record: dict, epochs: int) -> str:
     """One line for an epoch: ``epoch 3/10  train loss 0.5123 acc 0.812  test ...  1.2s``."""
-    line = (f"epoch {record['epoch']}/{epochs}  train loss {record['train_loss']:.4f} "
-            f"acc {record['train_acc']:.3f}")
+    def part(split: str) -> str:
+        text = f"  {split} loss {record[f'{split}_loss']:.4g}"
+        acc = record[f"{split}_acc"]
+        return text + (f" acc {acc:.3f}" if acc is not None else "")
+
+    line = f"epoch {record['epoch']}/{epochs}" + part("train")
     if record["test_loss"] is not None:
-        line += f"  test loss {record['test_loss']:.4f} acc {record['test_acc']:.3f}"
+        line += part("test")
     return line + f"  {record['seconds']:.1f}s"

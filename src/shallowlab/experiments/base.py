@@ -29,6 +29,7 @@ class Experiment:
     title: str
     defaults: dict
     run: Callable[[dict, RunDir, Log], dict]
+    check: Callable[[dict], None] | None = None  # raises ConfigError for what defaults can't say
 
 
 # setting -> (check, what a valid value is)
@@ -44,6 +45,7 @@ CHECKS: dict[str, tuple[Callable, str]] = {
     "seed": (lambda v: isinstance(v, int) and 0 <= v < 2**63, "an integer >= 0"),
 }
 CHOICES = {
+    "impl": ("scratch", "concise"),
     "activation": ("relu", "sigmoid", "tanh"),
     "init": ("normal", "xavier", "he", "zeros"),
 }
@@ -70,6 +72,8 @@ def resolve(experiment: Experiment, overrides: dict) -> dict:
     if "dropout" in config and len(config["dropout"]) not in (1, len(config["hidden"])):
         raise ConfigError(f"--dropout has {len(config['dropout'])} values for "
                           f"{len(config['hidden'])} hidden layers; give one, or one per layer")
+    if experiment.check is not None:
+        experiment.check(config)
     return config
 
 

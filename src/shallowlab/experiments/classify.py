@@ -1,4 +1,10 @@
-"""Train a classifier on Fashion-MNIST: the shared body of the softmax and mlp experiments."""
+"""Train a classifier on Fashion-MNIST: the shared body of the softmax and mlp experiments.
+
+``--impl concise`` trains the ``torch.nn`` model with ``torch.optim.SGD`` and
+``nn.CrossEntropyLoss``; ``--impl scratch`` trains its twin from :mod:`shallowlab.scratch` with
+the hand-written loss and ``sgd``. Both draw their initial weights from the same seeded
+generator in the same order, so with the same seed they start from the same parameters.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,10 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from shallowlab import nets, plots
+from shallowlab import nets, plots, scratch
 from shallowlab.data import fashion_mnist
 from shallowlab.data.batches import Batches
+from shallowlab.errors import ConfigError
 from shallowlab.experiments.base import Log
 from shallowlab.runs import RunDir, atomic_write
 from shallowlab.train import fit, resolve_device
@@ -20,9 +27,21 @@ SHOWN = 18  # test images drawn in predictions.png
 
 def common_defaults() -> dict:
     """The book's settings for chapter 3 and 4 classifiers."""
-    return {"epochs": 10, "lr": 0.1, "batch_size": 256, "init": "normal", "init_std": 0.01,
-            "weight_decay": 0.0, "label_smoothing": 0.0, "seed": 0, "device": "auto",
-            "data_dir": None}
+    return {"impl": "concise", "epochs": 10, "lr": 0.1, "batch_size": 256, "init": "normal",
+            "init_std": 0.01, "weight_decay": 0.0, "label_smoothing": 0.0, "seed": 0,
+            "device": "auto", "data_dir": None}
+
+
+def check_scratch(config: dict) -> None:
+    """The scratch models know the book's initialisations and activation only."""
+    if config["impl"] != "scratch":
+        return
+    if config["init"] not in ("normal", "zeros"):
+        raise ConfigError(f"--init {config['init']} needs --impl concise; the scratch models "
+                          "start from normal or zeros")
+    if config.get("activation", "relu") != "relu":
+        raise ConfigError(f"--activation {config['activation']} needs --impl concise; the "
+                          "scratch MLP uses relu")
 
 
 def to_float(images: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -30,27 +49,48 @@ def to_float(images: torch.Tensor, device: torch.device) -> torch.Tensor:
     return images.to(device).float().div_(255)
 
 
+def concise_setup(model: nn.Module, config: dict):
+    """The loss (one value per example) and optimizer of the concise track."""
+    loss = nn.CrossEntropyLoss(reduction="none", label_smoothing=config["label_smoothing"])
+    return loss, torch.optim.SGD(nets.decay_groups(model, config["weight_decay"]),
+                                 lr=config["lr"])
+
+
+def scratch_setup(model, config: dict):
+    """The scratch loss, ``cross_entropy + wd * sum l2_penalty(W)``, and the updater ``sgd``."""
+    weights = [p for name, p in model.state_dict().items() if name.startswith("W")]
+    smoothing, wd, lr = config["label_smoothing"], config["weight_decay"], config["lr"]
+
+    def loss(O, y):
+        l = scratch.cross_entropy(O, y, smoothing)
+        return l + wd * sum(scratch.l2_penalty(W) for W in weights) if wd else l
+
+    params = model.parameters()
+    return loss, lambda batch_size: scratch.sgd(params, lr, batch_size)
+
+
 def train_classifier(config: dict, run: RunDir, log: Log,
-                     build: Callable[[dict], nn.Module], title: str) -> dict:
-    """Build, initialise and train ``build(config)``; save history, weights and figures."""
+                     build: Callable[[dict, torch.Generator], object], title: str):
+    """Build ``build(config, generator)``, train it on Fashion-MNIST; save history and figures.
+
+    Returns the summary's extra figures and the trained model.
+    """
     device = resolve_device(config["device"])
     data = fashion_mnist.load(config["data_dir"])
-    log(f"data: {data.source}  device: {device}")
+    log(f"data: {data.source}  device: {device}  impl: {config['impl']}")
 
     seed = config["seed"]
-    torch.manual_seed(seed)  # dropout masks draw from the global generator
-    model = nets.init_(build(config), config["init"], config["init_std"],
-                       generator=torch.Generator().manual_seed(seed)).to(device)
-    order = torch.Generator().manual_seed(seed + 1)
+    torch.manual_seed(seed)  # nn.Dropout and dropout_layer draw from the global generator
+    model = build(config, torch.Generator().manual_seed(seed)).to(device)
+    setup = concise_setup if config["impl"] == "concise" else scratch_setup
+    loss, updater = setup(model, config)
 
     X_test, y_test = to_float(data.test_images, device), data.test_labels.to(device)
     train = Batches(to_float(data.train_images, device), data.train_labels.to(device),
-                    config["batch_size"], generator=order)
+                    config["batch_size"], generator=torch.Generator().manual_seed(seed + 1))
     test = Batches(X_test, y_test, EVAL_BATCH, shuffle=False)
-    loss = nn.CrossEntropyLoss(label_smoothing=config["label_smoothing"])
-    optimizer = torch.optim.SGD(nets.decay_groups(model, config["weight_decay"]), lr=config["lr"])
 
-    history = fit(model, loss, optimizer, train, epochs=config["epochs"], test=test, log=log,
+    history = fit(model, loss, updater, train, epochs=config["epochs"], test=test, log=log,
                   on_epoch_end=run.write_history)
     run.save_weights(model)
 
@@ -60,4 +100,4 @@ def train_classifier(config: dict, run: RunDir, log: Log,
         predicted = model(X_test[:SHOWN]).argmax(1)
     atomic_write(run / "predictions.png", plots.png_bytes(plots.predictions(
         X_test[:SHOWN], y_test[:SHOWN].tolist(), predicted.tolist(), fashion_mnist.CLASS_NAMES)))
-    return {"device": str(device), "data": str(data.source)}
+    return {"device": str(device), "data": str(data.source)}, model

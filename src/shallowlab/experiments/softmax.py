@@ -1,16 +1,23 @@
-"""Softmax regression on Fashion-MNIST (book sections 3.6 and 3.7)."""
+"""Softmax regression on Fashion-MNIST (book sections 3.6 scratch and 3.7 concise)."""
 
 from __future__ import annotations
 
-from shallowlab import nets
+from shallowlab import nets, scratch
 from shallowlab.experiments.base import Experiment
-from shallowlab.experiments.classify import common_defaults, train_classifier
+from shallowlab.experiments.classify import check_scratch, common_defaults, train_classifier
 
 TITLE = "softmax regression on Fashion-MNIST (d2l 3.6-3.7)"
 
 
+def build(config: dict, generator):
+    if config["impl"] == "scratch":
+        std = config["init_std"] if config["init"] == "normal" else 0.0
+        return scratch.SoftmaxRegression(784, 10, std, generator)
+    return nets.init_(nets.softmax_regression(), config["init"], config["init_std"], generator)
+
+
 def run(config, run_dir, log):
-    return train_classifier(config, run_dir, log, lambda c: nets.softmax_regression(), TITLE)
+    return train_classifier(config, run_dir, log, build, TITLE)[0]
 
 
-EXPERIMENT = Experiment("softmax", TITLE, common_defaults(), run)
+EXPERIMENT = Experiment("softmax", TITLE, common_defaults(), run, check_scratch)

@@ -1,0 +1,29 @@
+"""Synthetic data sets with a known truth, so a fit can be checked against it."""
+
+from __future__ import annotations
+
+import torch
+
+
+def linear(w: torch.Tensor, b: float, num_examples: int, noise: float = 0.01,
+           generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``y = X w + b + eps``, X ~ N(0, 1) (n, d), eps ~ N(0, noise^2); returns X, y (n, 1).
+
+    The book's ``synthetic_data`` (d2l 3.2); the lowest mean squared loss ``(y_hat - y)^2 / 2``
+    any model can reach on it is ``noise^2 / 2``.
+    """
+    w = torch.as_tensor(w, dtype=torch.float32)
+    X = torch.randn(num_examples, len(w), generator=generator)
+    y = X @ w + b + noise * torch.randn(num_examples, generator=generator)
+    return X, y.reshape(-1, 1)
+
+
+def ohm(resistance: float, num_examples: int, noise: float = 0.1, max_current: float = 2.0,
+        generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Voltages ``V = I R + eps`` measured at currents ``I ~ U(0, max_current)``; returns I, V.
+
+    Both (n, 1), in amperes and volts; eps ~ N(0, noise^2) is the voltmeter's error.
+    """
+    current = max_current * torch.rand(num_examples, 1, generator=generator)
+    voltage = current * resistance + noise * torch.randn(num_examples, 1, generator=generator)
+    return current, voltage
