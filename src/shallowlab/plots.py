@@ -100,3 +100,79 @@ def activations(x: torch.Tensor, curves: dict[str, tuple[torch.Tensor, torch.Ten
     if title:
         fig.suptitle(title)
     return fig
+
+
+def slopes(x: torch.Tensor, y: torch.Tensor, lines: dict[str, float], xlabel: str = "x",
+           ylabel: str = "y", title: str = ""):
+    """``y`` against ``x`` as points, and a line ``y = k x`` through the origin per named k."""
+    fig = _figure(5, 3.8)
+    ax = fig.subplots()
+    x, y = x.reshape(-1).cpu(), y.reshape(-1).cpu()
+    ax.scatter(x.numpy(), y.numpy(), s=4, alpha=0.6, color="gray", label="measurements")
+    ends = torch.tensor([0.0, float(x.max())])
+    for (name, k), style in zip(lines.items(), ("-", "--", ":", "-.")):
+        ax.plot(ends.numpy(), (k * ends).numpy(), style, label=name)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def sweep(losses: dict[str, Sequence[float | None]], floor: float | None = None,
+          title: str = ""):
+    """One loss curve per run (epoch 0 = before training) on one logarithmic axis.
+
+    The axis stops at 10x the highest starting loss, so a run that diverges leaves the chart
+    upwards; inf, nan and None are not drawn, so such a run's line simply stops.
+    """
+    import math
+
+    fig = _figure(6, 4)
+    ax = fig.subplots()
+    finite = [v for vs in losses.values() for v in vs if v is not None and math.isfinite(v)]
+    for name, values in losses.items():
+        clean = [v if v is not None and math.isfinite(v) else float("nan") for v in values]
+        ax.plot(range(len(clean)), clean, marker="o", markersize=3, label=name)
+    if floor is not None:
+        ax.axhline(floor, color="gray", linestyle=":", label="noise floor")
+        finite.append(floor)
+    ax.set_yscale("log")
+    top = 10 * max(vs[0] for vs in losses.values() if vs and vs[0] is not None)
+    ax.set_ylim(min(finite) / 2, top)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training loss")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def robust_fit(errors: dict[str, Sequence[float]], residuals: dict[str, torch.Tensor],
+               span: float = 1.0, title: str = ""):
+    """Two panels: each fit's parameter error per epoch (log axis), and its residuals.
+
+    ``residuals`` are ``y - y_hat`` of the examples to show (the clean ones, say), drawn as
+    histograms over ``[-span, span]``; a fit that outliers dragged away is wide or off-centre.
+    """
+    fig = _figure(10, 3.8)
+    left, right = fig.subplots(1, 2)
+    for name, values in errors.items():
+        left.plot(range(len(values)), values, marker="o", markersize=3, label=name)
+    left.set_yscale("log")
+    left.set_xlabel("epoch")
+    left.set_ylabel("max |parameter - truth|")
+    left.grid(alpha=0.3, which="both")
+    left.legend()
+    for name, r in residuals.items():
+        right.hist(r.reshape(-1).cpu().clamp(-span, span).numpy(), bins=80,
+                   range=(-span, span), alpha=0.6, label=name)
+    right.set_xlabel(f"residual y - y_hat (clipped to +-{span:g})")
+    right.set_ylabel("examples")
+    right.legend()
+    if title:
+        fig.suptitle(title)
+    return fig

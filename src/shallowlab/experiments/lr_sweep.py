@@ -1,0 +1,82 @@
+"""The learning rate of linear regression, swept over three decades (d2l 3.2/3.3 exercise).
+
+The data and model are :mod:`linreg`'s (``y = X w + b + eps``, 1000 examples, the squared loss
+``(y_hat - y)^2 / 2``). Every learning rate starts from the same parameters and sees the same
+batches in the same order, so only the step ``p <- p - lr * grad`` differs between runs.
+
+What it shows: the loss is a quadratic bowl whose curvature ``E[x x^T] = I`` has every
+eigenvalue near 1, so gradient descent contracts the error by ``|1 - lr|`` per step: a small
+lr crawls (0.001 has barely moved after 1000 steps), lr near 1 is fastest, and past
+``lr = 2`` a step overshoots by more than it corrects and the loss grows without bound until
+it is inf, then nan. Minibatch noise narrows the safe range a little and, at a large lr, keeps
+the loss above the noise floor ``sigma^2 / 2 = 5e-5``.
+
+A run counts as diverged when its final loss is not finite or is above its starting loss.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from shallowlab import plots
+from shallowlab.data import synthetic
+from shallowlab.data.batches import Batches
+from shallowlab.experiments import linreg
+from shallowlab.experiments.base import Experiment
+from shallowlab.runs import atomic_write
+from shallowlab.train import evaluate, fit
+
+TITLE = "linear regression at eight learning rates, one start, one batch order (d2l 3.2-3.3)"
+RATES = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+
+
+def train_at(lr: float, config: dict, X: torch.Tensor, y: torch.Tensor,
+             generator: torch.Generator) -> dict:
+    """Train linreg's model at ``lr``; the loss on all of X before, per epoch, and at the end."""
+    model, loss, updater = linreg.build({**linreg.EXPERIMENT.defaults, **config, "lr": lr},
+                                        generator)
+    whole = Batches(X, y, len(X), shuffle=False)
+    start, _ = evaluate(model, loss, whole, metric=None)
+    history = fit(model, loss, updater, Batches(X, y, config["batch_size"], generator=generator),
+                  epochs=config["epochs"], metric=None, progress=False, log=lambda line: None)
+    final, _ = evaluate(model, loss, whole, metric=None)
+    diverged = not math.isfinite(final) or final > start
+    return {"lr": lr, "final_loss": final, "diverged": diverged,
+            "losses": [start] + [r["train_loss"] for r in history]}
+
+
+def run(config, run_dir, log):
+    g = torch.Generator().manual_seed(config["seed"])
+    X, y = synthetic.linear(torch.tensor(linreg.TRUE_W), linreg.TRUE_B, linreg.EXAMPLES,
+                            linreg.NOISE, g)
+    start = g.get_state()
+    results = []
+    for lr in RATES:
+        g.set_state(start)  # the same initial parameters and batch order for every lr
+        results.append(train_at(lr, config, X, y, g))
+
+    floor = linreg.NOISE**2 / 2
+    converged = [r for r in results if not r["diverged"]]
+    best = min(converged, key=lambda r: r["final_loss"]) if converged else None
+    log(f"{'lr':>7}  {'final loss':>10}  {'/ noise floor':>13}")
+    for r in results:
+        verdict = "diverged" if r["diverged"] else ("best" if r is best else "")
+        log(f"{r['lr']:>7g}  {r['final_loss']:>10.3e}  {r['final_loss'] / floor:>13.3g}  "
+            f"{verdict}")
+    diverged = [r["lr"] for r in results if r["diverged"]]
+    log(f"best lr {best['lr']:g} ({best['final_loss'] / floor:.2f} x the noise floor "
+        f"{floor:.0e}); diverged: {', '.join(f'{lr:g}' for lr in diverged) or 'none'}"
+        if best else "every learning rate diverged")
+
+    fig = plots.sweep({f"lr {r['lr']:g}" + (" (diverged)" if r["diverged"] else ""): r["losses"]
+                       for r in results}, floor, f"{config['impl']}: training loss per epoch")
+    atomic_write(run_dir / "sweep.png", plots.png_bytes(fig))
+    return {"runs": results, "best_lr": best["lr"] if best else None,
+            "best_loss": best["final_loss"] if best else None, "diverged_lrs": diverged,
+            "noise_floor": floor}
+
+
+EXPERIMENT = Experiment("lr-sweep", TITLE, {
+    "impl": "concise", "epochs": 10, "batch_size": 10, "seed": 0}, run)
