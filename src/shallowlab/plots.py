@@ -8,6 +8,7 @@ notebook, and the caller decides where the PNG goes.
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
 
 import torch
@@ -126,22 +127,25 @@ def sweep(losses: dict[str, Sequence[float | None]], floor: float | None = None,
     """One loss curve per run (epoch 0 = before training) on one logarithmic axis.
 
     The axis stops at 10x the highest starting loss, so a run that diverges leaves the chart
-    upwards; inf, nan and None are not drawn, so such a run's line simply stops.
+    upwards: its first non-finite loss (inf, nan, or None as JSON stores them) is drawn above
+    the top, and the line stops there.
     """
-    import math
 
+    def finite(v) -> bool:
+        return v is not None and math.isfinite(v)
+
+    top = 10 * max(vs[0] for vs in losses.values() if vs and finite(vs[0]))
     fig = _figure(6, 4)
     ax = fig.subplots()
-    finite = [v for vs in losses.values() for v in vs if v is not None and math.isfinite(v)]
     for name, values in losses.items():
-        clean = [v if v is not None and math.isfinite(v) else float("nan") for v in values]
-        ax.plot(range(len(clean)), clean, marker="o", markersize=3, label=name)
+        bad = next((i for i, v in enumerate(values) if not finite(v)), len(values))
+        shown = [*values[:bad], *([100 * top] if bad < len(values) else [])]
+        ax.plot(range(len(shown)), shown, marker="o", markersize=3, label=name)
+    low = min([v for vs in losses.values() for v in vs if finite(v)] + [floor or math.inf])
     if floor is not None:
         ax.axhline(floor, color="gray", linestyle=":", label="noise floor")
-        finite.append(floor)
     ax.set_yscale("log")
-    top = 10 * max(vs[0] for vs in losses.values() if vs and vs[0] is not None)
-    ax.set_ylim(min(finite) / 2, top)
+    ax.set_ylim(low / 2, top)
     ax.set_xlabel("epoch")
     ax.set_ylabel("training loss")
     ax.grid(alpha=0.3, which="both")

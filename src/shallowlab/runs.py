@@ -108,7 +108,7 @@ class RunDir:
                 summary.update(best_test_acc=best["test_acc"], best_epoch=best["epoch"])
         if error is not None:
             summary["error"] = error
-        summary.update(extra)
+        summary = _finite({**summary, **extra})
         self.write_json("summary.json", summary)
         return summary
 

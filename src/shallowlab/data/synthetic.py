@@ -14,7 +14,8 @@ def linear(w: torch.Tensor, b: float, num_examples: int, noise: float = 0.01,
     """
     w = torch.as_tensor(w, dtype=torch.float32)
     X = torch.randn(num_examples, len(w), generator=generator)
-    y = X @ w + b + noise * torch.randn(num_examples, generator=generator)
+    y = X @ w + b  # (n,) for w (d,), (n, 1) for w (d, 1): the noise takes the same shape
+    y = y + noise * torch.randn(y.shape, generator=generator)
     return X, y.reshape(-1, 1)
 
 
@@ -27,3 +28,21 @@ def ohm(resistance: float, num_examples: int, noise: float = 0.1, max_current: f
     current = max_current * torch.rand(num_examples, 1, generator=generator)
     voltage = current * resistance + noise * torch.randn(num_examples, 1, generator=generator)
     return current, voltage
+
+
+def outliers(y: torch.Tensor, fraction: float, low: float, high: float,
+             generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """A copy of ``y`` with ``round(fraction n)`` entries shifted by ``+-U(low, high)``.
+
+    The entries, the signs and the sizes are drawn at random; returns the new y (same shape)
+    and the (n,) boolean mask of the shifted entries, for gross errors in the labels.
+    """
+    n = len(y)
+    hit = torch.randperm(n, generator=generator)[: round(fraction * n)]
+    size = low + (high - low) * torch.rand(len(hit), generator=generator)
+    sign = torch.randint(0, 2, (len(hit),), generator=generator) * 2 - 1
+    shifted = y.clone().reshape(n, -1)
+    shifted[hit] += (sign * size).to(y.dtype).reshape(-1, 1)
+    mask = torch.zeros(n, dtype=torch.bool)
+    mask[hit] = True
+    return shifted.reshape(y.shape), mask
