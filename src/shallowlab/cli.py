@@ -6,8 +6,10 @@ Exit status: 0 done, 1 failed at run time, 2 bad usage or configuration, 130 int
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
+from pathlib import Path
 
 import shallowlab
 from shallowlab.errors import ConfigError, ShallowlabError
@@ -39,8 +41,11 @@ def build_parser(experiment_names: list[str]) -> argparse.ArgumentParser:
     sub.add_parser("list", help="list the experiments, one line each")
 
     run = sub.add_parser("run", help="run an experiment into a run folder")
-    run.add_argument("name", choices=experiment_names, metavar="NAME",
+    run.add_argument("name", nargs="?", choices=experiment_names, metavar="NAME",
                      help="the experiment (see `shallowlab list`)")
+    run.add_argument("--resume", metavar="RUN_DIR",
+                     help="continue the run in RUN_DIR from its last checkpoint (--epochs may "
+                     "raise its epoch count; nothing else can change)")
     run.add_argument("--impl", help="scratch (tensors and autograd only) or concise (torch.nn)")
     run.add_argument("--epochs", type=int)
     run.add_argument("--lr", type=float, help="learning rate")
@@ -68,7 +73,7 @@ def build_parser(experiment_names: list[str]) -> argparse.ArgumentParser:
 
 def _overrides(args: argparse.Namespace) -> dict:
     settings = dict(vars(args))
-    for key in ("command", "name", "out"):
+    for key in ("command", "name", "out", "resume"):
         settings.pop(key)
     for key in ("hidden", "dropout"):  # `--hidden 256 256` and `--hidden 256,256` alike
         if settings[key] is not None:
@@ -102,14 +107,49 @@ def _run(args: argparse.Namespace, experiments: dict) -> int:
     from shallowlab.experiments import execute, resolve
     from shallowlab.runs import RunDir, default_dir
 
-    experiment = experiments[args.name]
-    config = resolve(experiment, _overrides(args))  # ConfigError before any work
-    run = RunDir(args.out or default_dir(experiment.name))
+    if args.resume:
+        experiment, config = _resumed(args, experiments)
+        run = RunDir(args.resume)
+        run.remove_temporaries()  # left by a run killed in the middle of a write
+    else:
+        if not args.name:
+            raise ConfigError("give an experiment NAME (see `shallowlab list`), "
+                              "or --resume RUN_DIR")
+        experiment = experiments[args.name]
+        config = resolve(experiment, _overrides(args))  # ConfigError before any work
+        out = Path(args.out) if args.out else default_dir(experiment.name)
+        if (out / "config.json").exists():
+            raise ConfigError(f"--out {out} already holds a run; continue it with "
+                              f"--resume {out}, or choose another --out")
+        run = RunDir(out)
     print(f"{experiment.name}: {experiment.title}  ->  {run.path}")
     summary = execute(experiment, config, run)
     print(_table(summary))
     print(f"run folder: {run.path}")
     return EXIT_OK
+
+
+def _resumed(args: argparse.Namespace, experiments: dict):
+    """The experiment and settings of the run in ``--resume``; only --epochs may change."""
+    from shallowlab.experiments import resolve
+
+    path = Path(args.resume) / "config.json"
+    try:
+        saved = json.loads(path.read_text())
+        experiment = experiments[saved["experiment"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ConfigError(f"--resume {args.resume}: no readable config.json of a shallowlab run "
+                          "there; if the run stopped before it began, start it again") from None
+    if args.name and args.name != experiment.name:
+        raise ConfigError(f"--resume {args.resume} is a run of {experiment.name}, "
+                          f"not {args.name}")
+    given = {k: v for k, v in _overrides(args).items() if v is not None}
+    fixed = sorted(set(given) - {"epochs"})
+    if fixed:
+        raise ConfigError(f"{'--' + fixed[0].replace('_', '-')} cannot change when resuming; "
+                          "only --epochs can (start a new run for other settings)")
+    settings = {k: saved[k] for k in experiment.defaults if k in saved}
+    return experiment, resolve(experiment, {**settings, **given})
 
 
 def _data(args: argparse.Namespace) -> int:

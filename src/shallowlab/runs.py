@@ -14,15 +14,17 @@ import io
 import json
 import math
 import os
+import random
 import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from shallowlab.errors import ConfigError
+from shallowlab.errors import ConfigError, DataError, ShallowlabError
 from shallowlab.train import HISTORY_KEYS
 
 
@@ -31,16 +33,20 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
     path = Path(path)
     if isinstance(data, str):
         data = data.encode()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+    except BaseException as e:
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(e, OSError):  # a full disk, a quota, a folder gone read-only
+            raise ShallowlabError(f"cannot write {path} ({e.strerror or e}); free some space "
+                                  "or choose another --out") from None
         raise
 
 
@@ -76,11 +82,16 @@ class RunDir:
         self.path = Path(path)
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            atomic_write(self.path / ".write-test", b"")
-            (self.path / ".write-test").unlink()
+            with tempfile.TemporaryFile(dir=self.path):
+                pass
         except OSError as e:
             raise ConfigError(f"cannot write the run folder {self.path} ({e.strerror}); "
                               "choose another with --out DIR") from None
+
+    def remove_temporaries(self) -> None:
+        """Delete what a write cut short left behind (the real files are whole, or absent)."""
+        for stale in self.path.glob(".*.tmp"):
+            stale.unlink()
 
     def __truediv__(self, name: str) -> Path:
         return self.path / name
@@ -118,3 +129,86 @@ class RunDir:
 
     def load_weights(self, name: str = "model.safetensors") -> dict[str, torch.Tensor]:
         return st_load((self.path / name).read_bytes())
+
+
+CHECKPOINT = "checkpoint.pt"
+CHECKPOINT_FORMAT = 1
+
+
+def rng_states(generators: dict[str, torch.Generator]) -> dict:
+    """Every random state a run draws from: torch's, numpy's, Python's and its own generators."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    states = {"torch": torch.get_rng_state(),
+              "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss],
+              "python": random.getstate(),
+              **{f"gen:{name}": g.get_state() for name, g in generators.items()}}
+    if torch.cuda.is_available():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def set_rng_states(states: dict, generators: dict[str, torch.Generator]) -> None:
+    torch.set_rng_state(states["torch"])
+    kind, keys, pos, has_gauss, gauss = states["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+    random.setstate(_tuples(states["python"]))
+    for name, g in generators.items():
+        g.set_state(states[f"gen:{name}"])
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+def _tuples(x):
+    return tuple(_tuples(v) for v in x) if isinstance(x, (list, tuple)) else x
+
+
+class Checkpointer:
+    """Saves and restores everything a training run needs to continue exactly.
+
+    The checkpoint holds the model's and optimizer's state, the history so far and every
+    random state (see :func:`rng_states`). It is written atomically after each epoch and read
+    with ``torch.load(weights_only=True)``, which unpickles tensors and plain data only.
+    """
+
+    def __init__(self, run: RunDir, model, optimizer: torch.optim.Optimizer | None,
+                 generators: dict[str, torch.Generator]) -> None:
+        self.run, self.model, self.optimizer, self.generators = run, model, optimizer, generators
+
+    def save(self, history: list[dict]) -> None:
+        state = {"format": CHECKPOINT_FORMAT, "history": history,
+                 "model": {k: v.detach() for k, v in self.model.state_dict().items()},
+                 "optimizer": self.optimizer.state_dict() if self.optimizer else None,
+                 "rng": rng_states(self.generators)}
+        buf = io.BytesIO()
+        torch.save(state, buf)
+        atomic_write(self.run / CHECKPOINT, buf.getvalue())
+
+    def restore(self) -> list[dict]:
+        """Load the checkpoint into the model, optimizer and generators; its history, or []."""
+        path = self.run / CHECKPOINT
+        if not path.exists():
+            return []
+        try:
+            state = torch.load(path, weights_only=True, map_location="cpu")
+        except Exception as e:  # a damaged file, or one with code in it: refuse either way
+            raise DataError(f"{path} cannot be loaded safely ({type(e).__name__}); "
+                            "delete it to start the run over") from None
+        if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+            found = state.get("format") if isinstance(state, dict) else "none"
+            raise DataError(f"{path} has checkpoint format {found}, this shallowlab reads "
+                            f"format {CHECKPOINT_FORMAT}; start a new run")
+        ours = self.model.state_dict()
+        theirs = state["model"]
+        for name in sorted(set(ours) | set(theirs)):
+            a = tuple(ours[name].shape) if name in ours else None
+            b = tuple(theirs[name].shape) if name in theirs else None
+            if a != b:
+                raise ConfigError(f"{path} was written for another architecture: {name} is "
+                                  f"{b or 'absent'} there and {a or 'absent'} in this model")
+        with torch.no_grad():
+            for name, tensor in ours.items():
+                tensor.copy_(theirs[name])
+        if self.optimizer is not None and state["optimizer"] is not None:
+            self.optimizer.load_state_dict(state["optimizer"])
+        set_rng_states(state["rng"], self.generators)
+        return state["history"]

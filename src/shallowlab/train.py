@@ -15,8 +15,11 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import nn
 
+from shallowlab.errors import DivergedError
 from shallowlab.metrics import correct
 
+BLOWUP = 1e4  # a batch loss this many times the first one means the run has diverged
+CHECK_EVERY = 32  # steps between divergence checks on an accelerator
 HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "seconds")
 Batch = tuple[torch.Tensor, torch.Tensor]
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -76,6 +79,11 @@ def fit(
     ``l.sum().backward()`` (for example ``lambda n: scratch.sgd(params, lr, n)``), and clears
     the gradients itself.
 
+    A batch whose mean loss is not finite, or exceeds ``BLOWUP`` times the run's first batch
+    loss, stops the run with :class:`DivergedError` before it updates anything. On the CPU that
+    is checked at every step (a flag read costs nothing there); on an accelerator every
+    ``CHECK_EVERY`` steps, so the host does not wait on the device at each one.
+
     ``train_loss`` and ``train_acc`` are means over the epoch's examples as they were trained
     (the book's convention); ``test_loss`` and ``test_acc`` are measured on ``test`` after the
     epoch. An accuracy is None without ``metric`` (regression), a test metric without ``test``.
@@ -88,6 +96,7 @@ def fit(
             None picks the bar when stderr is a terminal.
     """
     history = list(history or [])
+    first = None  # the run's first batch loss, the yardstick for BLOWUP
     optimizer = updater if isinstance(updater, torch.optim.Optimizer) else None
     bar = sys.stderr.isatty() if progress is None else progress
     for epoch in range(len(history) + 1, epochs + 1):
@@ -98,12 +107,23 @@ def fit(
         pbar = _bar(len(train) if hasattr(train, "__len__") else None, f"epoch {epoch}/{epochs}") \
             if bar else None
         shown = start
-        for X, y in train:
+        last = bad = None
+        for step, (X, y) in enumerate(train, 1):
             out = model(X)
             loss = loss_fn(out, y)
             if loss.numel() != len(y):
                 raise ValueError(f"loss_fn must return one loss per example ({len(y)}), got shape "
                                  f"{tuple(loss.shape)}; use reduction='none'")
+            batch_loss = loss.detach().sum()
+            mean = batch_loss / len(y)
+            if first is None:
+                first = mean.abs().item()
+            ok = torch.isfinite(mean) & (mean.abs() <= BLOWUP * first + 1e-12)
+            bad = ~ok if bad is None else bad | ~ok
+            if (X.device.type == "cpu" or step % CHECK_EVERY == 0) and bad:
+                raise DivergedError(epoch, step, mean.item(), first,
+                                    last.item() if last is not None else None)
+            last = mean
             if optimizer is not None:
                 optimizer.zero_grad(set_to_none=True)
                 loss.mean().backward()
@@ -112,7 +132,7 @@ def fit(
                 loss.sum().backward()
                 updater(len(y))
             with torch.no_grad():  # summed on the tensor side: no host sync per batch
-                loss_sum = loss_sum + loss.detach().sum()
+                loss_sum = loss_sum + batch_loss
                 if metric is not None:
                     hits = hits + metric(out, y)
             n += len(y)
@@ -124,6 +144,8 @@ def fit(
                     pbar.set_postfix(loss=f"{loss_sum.item() / n:.4g}", **shown_acc, refresh=False)
         if n == 0:
             raise ValueError("fit() got an empty training set")
+        if bad:  # an accelerator's last steps, not yet checked
+            raise DivergedError(epoch, step, last.item(), first, None)
         record = {"epoch": epoch, "train_loss": loss_sum.item() / n,
                   "train_acc": hits.item() / n if metric is not None else None,
                   "test_loss": None, "test_acc": None}

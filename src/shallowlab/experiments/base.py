@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 
 import shallowlab
-from shallowlab.errors import ConfigError
+from shallowlab.errors import ConfigError, DivergedError
 from shallowlab.runs import RunDir
 
 Log = Callable[[str], None]
@@ -90,6 +90,12 @@ def execute(experiment: Experiment, config: dict, run: RunDir, log: Log = print)
     run.write_summary("running", [], 0.0)
     try:
         extra = experiment.run(config, run, log)
+    except DivergedError as e:
+        if "lr" in config:
+            e.args = (f"{e}; likely cause: the learning rate {config['lr']:g} is too high for "
+                      f"these settings, try --lr {config['lr'] / 10:g} or lower",)
+        run.write_summary("failed", _history(run), time.perf_counter() - start, error=str(e))
+        raise
     except KeyboardInterrupt:
         run.write_summary("interrupted", _history(run), time.perf_counter() - start)
         raise

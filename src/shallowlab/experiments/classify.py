@@ -18,7 +18,7 @@ from shallowlab.data import fashion_mnist
 from shallowlab.data.batches import Batches
 from shallowlab.errors import ConfigError
 from shallowlab.experiments.base import Log
-from shallowlab.runs import RunDir, atomic_write
+from shallowlab.runs import CHECKPOINT, Checkpointer, RunDir, atomic_write
 from shallowlab.train import fit, resolve_device
 
 EVAL_BATCH = 4096  # evaluation keeps no graph, so big batches only save per-batch overhead
@@ -86,12 +86,23 @@ def train_classifier(config: dict, run: RunDir, log: Log,
     loss, updater = setup(model, config)
 
     X_test, y_test = to_float(data.test_images, device), data.test_labels.to(device)
+    order = torch.Generator().manual_seed(seed + 1)
     train = Batches(to_float(data.train_images, device), data.train_labels.to(device),
-                    config["batch_size"], generator=torch.Generator().manual_seed(seed + 1))
+                    config["batch_size"], generator=order)
     test = Batches(X_test, y_test, EVAL_BATCH, shuffle=False)
 
+    optimizer = updater if isinstance(updater, torch.optim.Optimizer) else None
+    checkpoint = Checkpointer(run, model, optimizer, {"order": order})
+    history = checkpoint.restore()  # [] unless this is a resumed run
+    if history:
+        log(f"resuming after epoch {len(history)} from {run / CHECKPOINT}")
+
+    def save(history: list[dict]) -> None:
+        checkpoint.save(history)  # first: a history.json never runs ahead of the checkpoint
+        run.write_history(history)
+
     history = fit(model, loss, updater, train, epochs=config["epochs"], test=test, log=log,
-                  on_epoch_end=run.write_history)
+                  history=history, on_epoch_end=save)
     run.save_weights(model)
 
     atomic_write(run / "curves.png", plots.png_bytes(plots.curves(history, title)))

@@ -8,23 +8,23 @@ What it shows: the loss is a quadratic bowl whose curvature ``E[x x^T] = I`` has
 eigenvalue near 1, so gradient descent shrinks the error by ``|1 - lr|`` per step: a small lr
 crawls (at 0.001 a third of the loss is left after 500 steps, ``0.999^(2 x 500) = 0.37``), lr
 near 1 is fastest, and past ``lr = 2`` each step overshoots by more than it corrects, so the
-loss grows without bound until it is inf, then nan. A batch of 10 has its own, more spread,
-curvature, which moves that edge down (with this data, 1.5 still converges and 1.8 diverges)
-and keeps a large lr's loss a little above the noise floor ``sigma^2 / 2 = 5e-5``.
+loss grows without bound (fit stops such a run once its loss passes 10^4 times its first). A
+batch of 10 has its own, more spread, curvature, which moves that edge down (with this data,
+1.5 still converges and 1.8 diverges) and keeps a large lr's loss a little above the noise
+floor ``sigma^2 / 2 = 5e-5``.
 
-A run counts as diverged when its final loss is not finite or is above its starting loss; an
-inf or nan loss is recorded as None (JSON's null), with the epoch where the first one appeared.
+A run counts as diverged when fit stopped it (its result says at which epoch and step) or when
+its final loss is above its starting loss.
 """
 
 from __future__ import annotations
-
-import math
 
 import torch
 
 from shallowlab import plots
 from shallowlab.data import synthetic
 from shallowlab.data.batches import Batches
+from shallowlab.errors import DivergedError
 from shallowlab.experiments import linreg
 from shallowlab.experiments.base import Experiment
 from shallowlab.runs import atomic_write
@@ -41,15 +41,17 @@ def train_at(lr: float, config: dict, X: torch.Tensor, y: torch.Tensor,
                                         generator)
     whole = Batches(X, y, len(X), shuffle=False)
     start, _ = evaluate(model, loss, whole, metric=None)
-    history = fit(model, loss, updater, Batches(X, y, config["batch_size"], generator=generator),
-                  epochs=config["epochs"], metric=None, progress=False, log=lambda line: None)
-    final, _ = evaluate(model, loss, whole, metric=None)
-    losses = [start] + [r["train_loss"] for r in history]
-    # inf and nan become None here, as JSON will store them, and the epoch they appeared says it
-    blown = next((i for i, v in enumerate(losses) if not math.isfinite(v)), None)
-    return {"lr": lr, "final_loss": final if math.isfinite(final) else None,
-            "diverged": not math.isfinite(final) or final > start, "blew_up_at_epoch": blown,
-            "losses": [v if math.isfinite(v) else None for v in losses]}
+    losses = [start]
+    stopped = None
+    try:
+        fit(model, loss, updater, Batches(X, y, config["batch_size"], generator=generator),
+            epochs=config["epochs"], metric=None, progress=False, log=lambda line: None,
+            on_epoch_end=lambda history: losses.append(history[-1]["train_loss"]))
+    except DivergedError as e:
+        stopped = f"epoch {e.epoch}, step {e.step}"
+    final, _ = evaluate(model, loss, whole, metric=None)  # finite: fit stops before a bad step
+    return {"lr": lr, "final_loss": final, "diverged": stopped is not None or final > start,
+            "stopped_at": stopped, "losses": losses}
 
 
 def run(config, run_dir, log):
@@ -67,11 +69,9 @@ def run(config, run_dir, log):
     best = min(converged, key=lambda r: r["final_loss"]) if converged else None
     log(f"{'lr':>7}  {'final loss':>10}  {'/ noise floor':>13}")
     for r in results:
-        if r["final_loss"] is None:
-            log(f"{r['lr']:>7g}  {'inf/nan':>10}  {'':>13}  diverged (not finite from epoch "
-                f"{r['blew_up_at_epoch']})")
-            continue
         verdict = "diverged" if r["diverged"] else ("best" if r is best else "")
+        if r["stopped_at"]:
+            verdict += f" (stopped at {r['stopped_at']})"
         log(f"{r['lr']:>7g}  {r['final_loss']:>10.3e}  {r['final_loss'] / floor:>13.3g}  "
             f"{verdict}".rstrip())
     diverged = [r["lr"] for r in results if r["diverged"]]

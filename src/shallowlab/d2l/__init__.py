@@ -1,0 +1,126 @@
+"""The book's API (d2l 0.17.6, chapters 2-4) on shallowlab: ``from shallowlab import d2l``.
+
+A thin facade: every name keeps the signature and the semantics of the ``d2l.torch`` function it
+stands in for, so the code of *Dive into Deep Learning* runs with only its import line changed.
+What differs is underneath:
+
+* Fashion-MNIST comes from :mod:`shallowlab.data.fashion_mnist` (local files first, a download
+  only when they are absent; no torchvision) and is held in memory as float32 tensors; a batch
+  is one index slice of them, not 256 PIL conversions in worker processes (:mod:`._data`).
+* Figures work everywhere: in Jupyter, ``Animator`` redraws in place as the book's does; in a
+  script or an IDE every figure is also written as a PNG to ``./figures`` (or
+  ``$SHALLOWLAB_FIGURES``) and its path printed once. IPython is imported only inside a
+  notebook, pyplot only when ``d2l.plt`` or a figure is first asked for (:mod:`._figures`).
+* ``train_ch3`` prints one line per epoch, and its sanity checks raise ``TrainingCheckError``
+  (one line, and still an ``AssertionError``) instead of bare asserts; the chapter-3 trainers
+  stay on the CPU unless the net's parameters live elsewhere, and then the batches follow them
+  (:mod:`._train`).
+
+Nothing else in shallowlab imports this package.
+"""
+
+import torch
+from torch import nn
+
+from shallowlab import scratch
+from shallowlab.d2l._data import (
+    FashionMNISTSplit,
+    TensorLoader,
+    get_dataloader_workers,
+    get_fashion_mnist_labels,
+    load_array,
+    load_data_fashion_mnist,
+    synthetic_data,
+)
+from shallowlab.d2l._figures import (
+    Animator,
+    plot,
+    set_axes,
+    set_figsize,
+    show_images,
+    use_svg_display,
+)
+from shallowlab.d2l._figures import pyplot as _pyplot
+from shallowlab.d2l._train import (
+    Accumulator,
+    Timer,
+    TrainingCheckError,
+    accuracy,
+    evaluate_accuracy,
+    evaluate_loss,
+    predict_ch3,
+    train_ch3,
+    train_epoch_ch3,
+    try_all_gpus,
+    try_gpu,
+)
+
+linreg = scratch.linreg  # y_hat = X w + b
+squared_loss = scratch.squared_loss  # l = (y_hat - y)^2 / 2, per example
+sgd = scratch.sgd  # p <- p - lr * p.grad / batch_size, then p.grad <- 0
+
+
+def __getattr__(name: str):
+    if name == "plt":  # d2l.plt: pyplot, imported when first asked for (see _figures.pyplot)
+        return _pyplot()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# The book's tensor aliases (the last lines of d2l/torch.py).
+nn_Module = nn.Module
+ones, zeros, tensor, arange, meshgrid = torch.ones, torch.zeros, torch.tensor, torch.arange, \
+    torch.meshgrid
+sin, sinh, cos, cosh, tanh = torch.sin, torch.sinh, torch.cos, torch.cosh, torch.tanh
+linspace, exp, log, normal, rand, randn = torch.linspace, torch.exp, torch.log, torch.normal, \
+    torch.rand, torch.randn
+matmul, concat, stack, abs, eye = torch.matmul, torch.cat, torch.stack, torch.abs, torch.eye
+int32, float32 = torch.int32, torch.float32
+
+
+def numpy(x, *args, **kwargs):
+    return x.detach().cpu().numpy(*args, **kwargs)
+
+
+def size(x, *args, **kwargs):
+    return x.numel(*args, **kwargs)
+
+
+def reshape(x, *args, **kwargs):
+    return x.reshape(*args, **kwargs)
+
+
+def to(x, *args, **kwargs):
+    return x.to(*args, **kwargs)
+
+
+def reduce_sum(x, *args, **kwargs):
+    return x.sum(*args, **kwargs)
+
+
+def reduce_mean(x, *args, **kwargs):
+    return x.mean(*args, **kwargs)
+
+
+def argmax(x, *args, **kwargs):
+    return x.argmax(*args, **kwargs)
+
+
+def astype(x, *args, **kwargs):
+    return x.type(*args, **kwargs)
+
+
+def transpose(x, *args, **kwargs):
+    return x.t(*args, **kwargs)
+
+
+__all__ = [
+    "Accumulator", "Animator", "FashionMNISTSplit", "TensorLoader", "Timer",
+    "TrainingCheckError", "abs", "accuracy", "arange", "argmax", "astype", "concat", "cos",
+    "cosh", "evaluate_accuracy", "evaluate_loss", "exp", "eye", "float32",
+    "get_dataloader_workers", "get_fashion_mnist_labels", "int32", "linreg", "linspace",
+    "load_array", "load_data_fashion_mnist", "log", "matmul", "meshgrid", "nn_Module", "normal",
+    "numpy", "ones", "plot", "predict_ch3", "rand", "randn", "reduce_mean", "reduce_sum",
+    "reshape", "set_axes", "set_figsize", "sgd", "show_images", "sin", "sinh", "size",
+    "squared_loss", "stack", "synthetic_data", "tanh", "tensor", "to", "train_ch3",
+    "train_epoch_ch3", "transpose", "try_all_gpus", "try_gpu", "use_svg_display", "zeros",
+]

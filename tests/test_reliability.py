@@ -1,0 +1,165 @@
+"""Kill, resume, diverge, damage: a run recovers exactly or stops with one clear line."""
+
+import json
+import os
+import pickle
+import random
+import resource
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from tests.conftest import write_fashion
+
+ARGS = ["run", "mlp", "--hidden", "128", "--dropout", "0.3", "--batch-size", "64",
+        "--epochs", "8", "--lr", "0.2", "--seed", "5"]
+
+
+def cli(*args, timeout=300, **kwargs):
+    return subprocess.run([sys.executable, "-m", "shallowlab", *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout, **kwargs)
+
+
+def _history(folder):
+    records = json.loads((folder / "history.json").read_text())
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in records]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    # 6000 images: epochs long enough (~0.1 s) for kills to land inside training
+    return write_fashion(tmp_path_factory.mktemp("data"), n_train=6000, n_test=500)
+
+
+@pytest.mark.slow
+def test_runs_killed_at_random_points_resume_to_the_same_end(tmp_path, data):
+    reference = tmp_path / "reference"
+    done = cli(*ARGS, "--data-dir", data, "--out", reference)
+    assert done.returncode == 0, done.stderr
+
+    out = tmp_path / "killed"
+    rng = random.Random(0)
+    kills = 0
+    command = [*ARGS, "--data-dir", data, "--out", out]
+    while True:
+        proc = subprocess.Popen([sys.executable, "-m", "shallowlab", *map(str, command)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        # wait until the run has begun (its config is written), then kill it at a random moment
+        deadline = time.monotonic() + 120
+        while not (out / "config.json").exists() and proc.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0, 1.5))
+        if proc.poll() is not None:  # finished before the kill
+            assert proc.returncode == 0, proc.stderr.read()
+            break
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        kills += 1
+        command = ["run", "--resume", out]
+    assert kills >= 10
+    assert json.loads((out / "summary.json").read_text())["status"] == "completed"
+    assert _history(out) == _history(reference)
+    ours, theirs = load_file(out / "model.safetensors"), load_file(reference / "model.safetensors")
+    assert ours.keys() == theirs.keys()
+    assert all(torch.equal(ours[k], theirs[k]) for k in ours)  # bit for bit
+    assert not list(out.glob(".*.tmp"))
+
+
+def _one_epoch(tmp_path, data, *extra):
+    out = tmp_path / "run"
+    result = cli(*ARGS[:-6], "--epochs", 1, *extra, "--data-dir", data, "--out", out)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_resume_ignores_a_torn_write_and_continues(tmp_path, data):
+    out = _one_epoch(tmp_path, data)
+    (out / ".checkpoint.pt.x1y2.tmp").write_bytes(b"half a checkpoint")
+    result = cli("run", "--resume", out, "--epochs", 2)
+    assert result.returncode == 0, result.stderr
+    assert "resuming after epoch 1" in result.stdout
+    assert [r["epoch"] for r in _history(out)] == [1, 2]
+    assert not list(out.glob(".*.tmp"))
+
+
+def test_a_checkpoint_of_another_architecture_is_refused(tmp_path, data):
+    out = _one_epoch(tmp_path, data)
+    config = json.loads((out / "config.json").read_text())
+    (out / "config.json").write_text(json.dumps({**config, "hidden": [32]}))
+    result = cli("run", "--resume", out, "--epochs", 2)
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "checkpoint.pt was written for another architecture" in line
+    assert "1.bias is (128,) there and (32,) in this model" in line
+
+
+def test_a_checkpoint_of_another_format_is_refused(tmp_path, data):
+    out = _one_epoch(tmp_path, data)
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    torch.save({**state, "format": 99}, out / "checkpoint.pt")
+    result = cli("run", "--resume", out, "--epochs", 2)
+    assert result.returncode == 1
+    assert "has checkpoint format 99, this shallowlab reads format 1" in result.stderr
+
+
+class _Payload:
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_checkpoint_carrying_code_is_refused_and_never_run(tmp_path, data):
+    out = _one_epoch(tmp_path, data)
+    payload = _Payload()
+    payload.marker = tmp_path / "pwned"
+    (out / "checkpoint.pt").write_bytes(pickle.dumps({"format": 1, "model": payload}))
+    result = cli("run", "--resume", out, "--epochs", 2)
+    assert result.returncode == 1
+    assert "cannot be loaded safely" in result.stderr
+    assert not payload.marker.exists()
+
+
+def test_divergence_stops_with_the_epoch_step_and_learning_rate(tmp_path, data):
+    out = tmp_path / "run"
+    result = cli("run", "mlp", "--lr", 100, "--data-dir", data, "--out", out)
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert "training diverged at epoch 1, step " in line
+    assert "the learning rate 100 is too high" in line and "--lr 10 or lower" in line
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "failed" and "diverged" in summary["error"]
+    assert not (out / "model.safetensors").exists()
+
+
+def test_resume_refuses_other_settings_and_a_folder_with_no_run(tmp_path, data):
+    out = _one_epoch(tmp_path, data)
+    changed = cli("run", "--resume", out, "--lr", 0.5)
+    assert changed.returncode == 2 and "--lr cannot change when resuming" in changed.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    nothing = cli("run", "--resume", empty)
+    assert nothing.returncode == 2 and f"--resume {empty}: no readable config.json" in \
+        nothing.stderr
+    again = cli("run", "mlp", "--out", out, "--data-dir", data)
+    assert again.returncode == 2 and f"continue it with --resume {out}" in again.stderr
+
+
+def _small_files():
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+    resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+
+
+def test_a_full_disk_is_one_line_and_no_complete_looking_output(tmp_path, data):
+    out = tmp_path / "run"  # the checkpoint (~400 kB) cannot be written in full
+    result = cli(*ARGS, "--data-dir", data, "--out", out, preexec_fn=_small_files)
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert f"cannot write {out / 'checkpoint.pt'}" in line and "another --out" in line
+    assert json.loads((out / "summary.json").read_text())["status"] == "failed"
+    assert not (out / "checkpoint.pt").exists() and not (out / "model.safetensors").exists()
+    assert not list(out.glob(".*.tmp"))
