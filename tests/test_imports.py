@@ -14,7 +14,7 @@ LAYERS = [
     {"shallowlab.train"},
     {"shallowlab.runs", "shallowlab.plots"},
     {"shallowlab.experiments"},
-    {"shallowlab.report"},
+    {"shallowlab.report", "shallowlab.suite"},
     {"shallowlab.cli", "shallowlab.d2l", "shallowlab.__main__"},
 ]
 

@@ -41,8 +41,11 @@ def build_parser(experiment_names: list[str]) -> argparse.ArgumentParser:
     sub.add_parser("list", help="list the experiments, one line each")
 
     run = sub.add_parser("run", help="run an experiment into a run folder")
-    run.add_argument("name", nargs="?", choices=experiment_names, metavar="NAME",
-                     help="the experiment (see `shallowlab list`)")
+    run.add_argument("name", nargs="?", choices=[*experiment_names, "all"], metavar="NAME",
+                     help="the experiment (see `shallowlab list`), or `all` for every one "
+                     "and a report")
+    run.add_argument("--full", action="store_true",
+                     help="with `all`: the book's settings everywhere, not the quick ones")
     run.add_argument("--resume", metavar="RUN_DIR",
                      help="continue the run in RUN_DIR from its last checkpoint (--epochs may "
                      "raise its epoch count; nothing else can change)")
@@ -73,7 +76,7 @@ def build_parser(experiment_names: list[str]) -> argparse.ArgumentParser:
 
 def _overrides(args: argparse.Namespace) -> dict:
     settings = dict(vars(args))
-    for key in ("command", "name", "out", "resume"):
+    for key in ("command", "name", "out", "resume", "full"):
         settings.pop(key)
     for key in ("hidden", "dropout"):  # `--hidden 256 256` and `--hidden 256,256` alike
         if settings[key] is not None:
@@ -107,6 +110,10 @@ def _run(args: argparse.Namespace, experiments: dict) -> int:
     from shallowlab.experiments import execute, resolve
     from shallowlab.runs import RunDir, default_dir
 
+    if args.name == "all":
+        return _run_all(args)
+    if args.full:
+        raise ConfigError("--full applies to `shallowlab run all` only")
     if args.resume:
         experiment, config = _resumed(args, experiments)
         run = RunDir(args.resume)
@@ -127,6 +134,25 @@ def _run(args: argparse.Namespace, experiments: dict) -> int:
     print(_table(summary))
     print(f"run folder: {run.path}")
     return EXIT_OK
+
+
+def _run_all(args: argparse.Namespace) -> int:
+    from shallowlab.runs import default_dir
+    from shallowlab.suite import run_all
+
+    given = sorted(k for k, v in _overrides(args).items() if v is not None and k != "data_dir")
+    if given or args.resume:
+        flag = "--resume" if args.resume else "--" + given[0].replace("_", "-")
+        raise ConfigError(f"{flag} does not apply to `run all`; it takes --full, --out and "
+                          "--data-dir")
+    out = Path(args.out) if args.out else default_dir("all")
+    sections = run_all(out, full=args.full, data_dir=args.data_dir)
+    for s in sections:
+        misses = [h.name for h in s.headlines if not h.agrees]
+        note = f"  misses the book: {', '.join(misses)}" if misses else ""
+        print(f"{s.name:16}{s.status}{note}")
+    print(f"report: {out / 'report.md'} and {out / 'report.html'}")
+    return EXIT_OK if all(s.status == "completed" for s in sections) else EXIT_FAILED
 
 
 def _resumed(args: argparse.Namespace, experiments: dict):

@@ -13,3 +13,40 @@ def correct(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 def accuracy(logits: torch.Tensor, y: torch.Tensor) -> float:
     """Fraction of rows whose arg-max matches the label."""
     return correct(logits, y).item() / max(len(y), 1)
+
+
+def calibration_error(probs: torch.Tensor, labels: torch.Tensor, bins: int = 15) -> float:
+    """Expected calibration error: ``ECE = sum_b (n_b / n) |acc_b - conf_b|``.
+
+    Each row's confidence is its largest probability ``max_k p_ik`` and its prediction that
+    arg-max; rows fall into ``bins`` equal-width bins ``((b - 1)/bins, b/bins]`` by confidence,
+    and in bin b ``acc_b`` is the fraction predicted right and ``conf_b`` the mean confidence
+    (empty bins count 0). 0 means "p% confident" is right p% of the time.
+
+    Shape: probs (n, q), rows summing to 1; labels (n,).
+    """
+    conf, predicted = probs.max(dim=1)
+    right = (predicted == labels).to(probs.dtype)
+    which = (conf * bins).ceil().long().clamp(1, bins) - 1  # conf in ((b-1)/B, b/B] -> b - 1
+    count = torch.zeros(bins, dtype=probs.dtype, device=probs.device)
+    count.index_add_(0, which, torch.ones_like(conf))
+    gap = torch.zeros_like(count).index_add_(0, which, right - conf)  # sum of (acc - conf)
+    return (gap.abs().sum() / max(len(labels), 1)).item()
+
+
+def reliability(probs: torch.Tensor, labels: torch.Tensor, bins: int = 15) -> dict:
+    """Per confidence bin (as :func:`calibration_error`): mean confidence, accuracy, count.
+
+    Empty bins hold None for confidence and accuracy; the lists are JSON-able.
+    """
+    conf, predicted = probs.max(dim=1)
+    right = (predicted == labels).to(probs.dtype)
+    which = (conf * bins).ceil().long().clamp(1, bins) - 1
+    out = {"confidence": [], "accuracy": [], "count": []}
+    for b in range(bins):
+        mask = which == b
+        n = int(mask.sum())
+        out["count"].append(n)
+        out["confidence"].append(conf[mask].mean().item() if n else None)
+        out["accuracy"].append(right[mask].mean().item() if n else None)
+    return out

@@ -180,3 +180,143 @@ def robust_fit(errors: dict[str, Sequence[float]], residuals: dict[str, torch.Te
     if title:
         fig.suptitle(title)
     return fig
+
+
+def series_panels(x: Sequence[float], panels: dict[str, dict[str, Sequence[float | None]]],
+                  xlabel: str, *, xscale: str = "linear", yscale: str = "log",
+                  mark: float | None = None, title: str = ""):
+    """One panel per entry of ``panels``: each named series against ``x``, side by side.
+
+    A series whose name contains "test" or "validation" is dashed, so train and held-out
+    curves pair up at a glance. ``xscale`` "symlog" shows x = 0 on an otherwise logarithmic
+    axis (a sweep of lambda from 0); ``mark`` draws a dotted vertical line at a chosen x.
+    """
+    fig = _figure(4.5 * len(panels), 3.6)
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for ax, (name, series) in zip(axes, panels.items()):
+        for label, values in series.items():
+            held_out = "test" in label or "validation" in label
+            shown = [math.nan if v is None else v for v in values]
+            ax.plot(list(x)[: len(shown)], shown, "--" if held_out else "-", marker="o",
+                    markersize=2.5, label=label)
+        if mark is not None:
+            ax.axvline(mark, color="gray", linestyle=":")
+        if xscale == "symlog":
+            ax.set_xscale("symlog", linthresh=min((v for v in x if v > 0), default=1.0))
+        else:
+            ax.set_xscale(xscale)
+        ax.set_yscale(yscale)
+        ax.set_xlabel(xlabel)
+        ax.set_title(name, fontsize=10)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def log_panels(panels: dict[str, dict[str, Sequence[float | None]]], xlabel: str,
+               ylabel: str, band: tuple[float, float] | None = None, title: str = ""):
+    """One panel per outer key, one line per inner key, on a shared logarithmic y axis.
+
+    ``None`` values (a non-finite number, as JSON stores it) leave gaps; ``band = (low, high)``
+    shades the range the lines should stay in (d2l 4.8's gradient norms per layer).
+    """
+    fig = _figure(4.2 * len(panels), 3.6)
+    axes = fig.subplots(1, len(panels), squeeze=False, sharey=True)[0]
+    for ax, (name, lines) in zip(axes, panels.items()):
+        for label, values in lines.items():
+            shown = [math.nan if v is None else v for v in values]
+            ax.plot(range(1, len(shown) + 1), shown, marker="o", markersize=2, label=label)
+        if band is not None:
+            ax.axhspan(*band, color="green", alpha=0.08)
+        ax.set_yscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_title(name)
+        ax.grid(alpha=0.3, which="major")
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel(ylabel)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def spectra(x: Sequence[float], measured: dict[str, Sequence[float]],
+            fitted: dict[str, Sequence[float]], xlabel: str = "x", ylabel: str = "y",
+            title: str = ""):
+    """Measured points and, paired in order, one named fitted line each, on a log axis."""
+    fig = _figure(6.5, 4.2)
+    ax = fig.subplots()
+    for points, (name, line) in zip(measured.values(), fitted.items(), strict=True):
+        dots = ax.plot(x, points, ".", markersize=3, alpha=0.5)[0]
+        ax.plot(x, line, "-", color=dots.get_color(), label=name)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def lines(x: Sequence[float], ys: dict[str, Sequence[float]], xlabel: str = "x",
+          ylabel: str = "y", title: str = ""):
+    """One named line per entry of ``ys`` against the shared ``x`` (the book's ``d2l.plot``)."""
+    fig = _figure(5.5, 3.6)
+    ax = fig.subplots()
+    for (name, y), style in zip(ys.items(), ("-", "m--", "g-.", "r:", "c-", "k--")):
+        ax.plot(x, y, style, label=name)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def bars(values: dict[str, float], ylabel: str = "", log: bool = False, title: str = ""):
+    """One labelled bar per entry, its value written above it (e.g. timings)."""
+    fig = _figure(4.5, 3.6)
+    ax = fig.subplots()
+    bars_ = ax.bar(list(values), list(values.values()), color=["tab:red", "tab:blue",
+                                                               "tab:green", "tab:gray"])
+    ax.bar_label(bars_, labels=[f"{v:.3g}" for v in values.values()])
+    if log:
+        ax.set_yscale("log")
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def reliability(diagrams: dict[str, dict], title: str = ""):
+    """Reliability diagrams: per confidence bin, accuracy against mean confidence.
+
+    ``diagrams`` maps a model's name to :func:`shallowlab.metrics.reliability`'s dict
+    (``confidence``, ``accuracy``, ``count`` per bin, None where empty); a calibrated model
+    lies on the diagonal, an overconfident one below it. Below: how many predictions per bin.
+    """
+    fig = _figure(5, 6)
+    top, bottom = fig.subplots(2, 1, height_ratios=(3, 1), sharex=True)
+    top.plot([0, 1], [0, 1], ":", color="gray", label="calibrated")
+    bins = len(next(iter(diagrams.values()))["count"])
+    centres = [(b + 0.5) / bins for b in range(bins)]
+    for k, (name, d) in enumerate(diagrams.items()):
+        shown = [(c, a) for c, a in zip(d["confidence"], d["accuracy"]) if c is not None]
+        top.plot(*zip(*shown), marker="o", markersize=4, label=name)
+        width = 0.9 / bins / len(diagrams)
+        bottom.bar([c - 0.45 / bins + (k + 0.5) * width for c in centres], d["count"], width,
+                   label=name)
+    top.set_ylabel("accuracy")
+    top.set_xlim(0, 1)
+    top.set_ylim(0, 1)
+    top.grid(alpha=0.3)
+    top.legend()
+    bottom.set_yscale("log")
+    bottom.set_xlabel("confidence (largest probability)")
+    bottom.set_ylabel("predictions")
+    if title:
+        fig.suptitle(title)
+    return fig

@@ -36,6 +36,7 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 would make outputs private
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -48,6 +49,12 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
             raise ShallowlabError(f"cannot write {path} ({e.strerror or e}); free some space "
                                   "or choose another --out") from None
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _finite(obj):

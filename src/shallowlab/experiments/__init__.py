@@ -1,7 +1,23 @@
 """The experiments, by the name the CLI runs them under."""
 
-from shallowlab.experiments import autograd, huber, linreg, lr_sweep, mlp, ohm, softmax
-from shallowlab.experiments.base import Experiment, execute, resolve
+from shallowlab.experiments import (
+    autograd,
+    dropout,
+    huber,
+    label_smoothing,
+    linreg,
+    lr_sweep,
+    mlp,
+    normal,
+    ohm,
+    planck,
+    polyfit,
+    softmax,
+    stability,
+    vectorize,
+    weight_decay,
+)
+from shallowlab.experiments.base import Experiment, Headline, execute, resolve
 
 EXPERIMENTS: dict[str, Experiment] = {
     e.name: e for e in (
@@ -12,7 +28,15 @@ EXPERIMENTS: dict[str, Experiment] = {
         huber.EXPERIMENT,
         softmax.EXPERIMENT,
         mlp.EXPERIMENT,
+        polyfit.EXPERIMENT,
+        weight_decay.EXPERIMENT,
+        dropout.EXPERIMENT,
+        stability.EXPERIMENT,
+        label_smoothing.EXPERIMENT,
+        planck.EXPERIMENT,
+        normal.EXPERIMENT,
+        vectorize.EXPERIMENT,
     )
 }
 
-__all__ = ["EXPERIMENTS", "Experiment", "execute", "resolve"]
+__all__ = ["EXPERIMENTS", "Experiment", "Headline", "execute", "resolve"]

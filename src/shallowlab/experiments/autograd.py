@@ -137,4 +137,8 @@ def run(config: dict, run_dir, log) -> dict:
     return summary
 
 
-EXPERIMENT = Experiment("autograd", TITLE, {"epochs": 20, "lr": 0.05, "seed": 0}, run)
+EXPERIMENT = Experiment(
+    "autograd", TITLE, {"epochs": 20, "lr": 0.05, "seed": 0}, run,
+    lesson="Autograd's gradients are the calculus ones: a hand-written descent on them fits "
+           "y = 2x, second derivatives come from create_graph, and gradients add up until "
+           "zeroed.")

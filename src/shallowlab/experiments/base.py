@@ -6,7 +6,7 @@ import json
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -18,11 +18,30 @@ Log = Callable[[str], None]
 
 
 @dataclass(frozen=True)
+class Headline:
+    """One number for the report's results table, next to the book's."""
+
+    name: str  # e.g. "test accuracy"
+    ours: float | None
+    book: float
+    tolerance: float  # |ours - book| <= tolerance counts as agreeing with the book
+
+    @property
+    def agrees(self) -> bool:
+        return self.ours is not None and abs(self.ours - self.book) <= self.tolerance
+
+
+@dataclass(frozen=True)
 class Experiment:
     """A runnable experiment: ``run(config, run_dir, log)`` returns summary figures.
 
-    ``defaults`` lists every setting the experiment accepts, with its default value; the run
-    writes its history, weights and figures into ``run_dir`` as it goes.
+    ``defaults`` lists every setting the experiment accepts, with its default value (the
+    book's); the run writes its history, weights and figures into ``run_dir`` as it goes.
+
+    For ``shallowlab run all`` and the report: ``quick`` overrides the defaults so the whole
+    set finishes in minutes on a laptop CPU (``--full`` drops it), ``lesson`` says in a line
+    what the experiment shows, and ``headlines(summary)`` picks its key numbers with the
+    book's values and a tolerance.
     """
 
     name: str
@@ -30,6 +49,9 @@ class Experiment:
     defaults: dict
     run: Callable[[dict, RunDir, Log], dict]
     check: Callable[[dict], None] | None = None  # raises ConfigError for what defaults can't say
+    quick: dict = field(default_factory=dict)
+    lesson: str = ""
+    headlines: Callable[[dict], list[Headline]] | None = None
 
 
 # setting -> (check, what a valid value is)

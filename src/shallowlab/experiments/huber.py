@@ -95,5 +95,8 @@ def run(config, run_dir, log):
             "error_ratio": ratio}
 
 
-EXPERIMENT = Experiment("huber", TITLE, {
-    "impl": "concise", "epochs": 5, "lr": 0.03, "batch_size": 10, "seed": 0}, run)
+EXPERIMENT = Experiment(
+    "huber", TITLE, {"impl": "concise", "epochs": 5, "lr": 0.03, "batch_size": 10, "seed": 0},
+    run,
+    lesson="A few outliers drag a squared-loss fit far off; the Huber loss caps their pull and "
+           "stays near the truth.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from shallowlab import nets, scratch
-from shallowlab.experiments.base import Experiment
+from shallowlab.experiments.base import Experiment, Headline
 from shallowlab.experiments.classify import check_scratch, common_defaults, train_classifier
 
 TITLE = "MLP on Fashion-MNIST (d2l 4.2-4.3)"
@@ -43,5 +43,10 @@ def run(config, run_dir, log):
     return {**extra, "distinct_hidden_units": distinct}
 
 
-EXPERIMENT = Experiment("mlp", TITLE, {**common_defaults(), "hidden": (256,), "activation": "relu",
-                                       "dropout": (0.0,)}, run, check_scratch)
+EXPERIMENT = Experiment(
+    "mlp", TITLE,
+    {**common_defaults(), "hidden": (256,), "activation": "relu", "dropout": (0.0,)},
+    run, check_scratch,
+    lesson="One hidden layer of 256 ReLUs beats softmax regression on the same data in the "
+           "same 10 epochs: the nonlinearity is what the extra weights buy.",
+    headlines=lambda s: [Headline("test accuracy", s.get("final_test_acc"), 0.84, 0.02)])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from shallowlab import nets, scratch
-from shallowlab.experiments.base import Experiment
+from shallowlab.experiments.base import Experiment, Headline
 from shallowlab.experiments.classify import check_scratch, common_defaults, train_classifier
 
 TITLE = "softmax regression on Fashion-MNIST (d2l 3.6-3.7)"
@@ -20,4 +20,8 @@ def run(config, run_dir, log):
     return train_classifier(config, run_dir, log, build, TITLE)[0]
 
 
-EXPERIMENT = Experiment("softmax", TITLE, common_defaults(), run, check_scratch)
+EXPERIMENT = Experiment(
+    "softmax", TITLE, common_defaults(), run, check_scratch,
+    lesson="A linear model with a softmax gets about 83% of Fashion-MNIST right: the baseline "
+           "a deeper model has to beat.",
+    headlines=lambda s: [Headline("test accuracy", s.get("final_test_acc"), 0.83, 0.02)])

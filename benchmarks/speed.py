@@ -1,0 +1,321 @@
+"""Training speed of shallowlab against the book's Fashion-MNIST pipeline, side by side.
+
+Run: ``.venv/bin/python benchmarks/speed.py [--epochs N] [--threads N] [--json PATH]``
+
+Two models with the book's settings (batch 256, SGD lr 0.1, cross-entropy with
+``reduction="none"`` and ``l.mean().backward()``, weights N(0, 0.01), biases 0): softmax regression
+(Flatten + Linear(784, 10)) and the MLP (784-256-10, ReLU), both initialised from one seed. Each is
+trained by two pipelines in this one process on this one machine:
+
+* ``shallowlab``: ``fashion_mnist.load()``, images converted once with ``to_float``, shuffled
+  ``Batches`` from a seeded generator, ``fit(..., epochs=1)`` called once per epoch.
+* ``book``: a replica of d2l 0.17's ``load_data_fashion_mnist`` + ``train_epoch_ch3``. A per-item
+  ``Dataset`` holds the uint8 images and converts one per ``__getitem__`` as torchvision's
+  ``FashionMNIST`` + ``ToTensor`` do (PIL ``Image.fromarray(img, mode="L")``, then a float
+  (1, 28, 28) tensor in [0, 1]); ``DataLoader(batch_size=256, shuffle=True, num_workers=4)``
+  (the book's ``get_dataloader_workers()``), new workers at every ``iter()`` as in the book;
+  the book's per-batch host reads (``float(l.sum())``, ``accuracy``) into an ``Accumulator``.
+
+What is timed: the **training pass** of an epoch only (for the book that includes starting its
+DataLoader workers, which it does every epoch). The data load (reading the files, and for
+shallowlab the one float conversion) is done once, before, and not timed. The epochs of the two
+pipelines alternate, so both see the same machine; the first epoch of each is a warm-up, and the
+figure reported is the median of the epochs after it. Evaluation on the 10000 test images is timed
+separately, once, after the last epoch, each pipeline with its own evaluator (``evaluate`` over
+4096-image batches; the book's ``evaluate_accuracy`` over its test DataLoader), and its accuracy
+is printed so that no speed is bought with accuracy: both pipelines train the same epochs.
+
+Timings are only as good as the machine is quiet: the share of the CPUs that other processes use
+in the second before the run and during it is printed and recorded (noisy above 10%).
+
+Output: a table on stdout, then JSON (the machine, the settings and every epoch time) to
+``--json PATH`` (default ``results.json`` beside this script; ``-`` prints it to stdout).
+Exit status 1, with a one-line message, when the Fashion-MNIST files are not installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+from torch.utils import data
+
+from shallowlab import nets
+from shallowlab.data import fashion_mnist
+from shallowlab.data.batches import Batches
+from shallowlab.errors import DataError, ShallowlabError
+from shallowlab.experiments.classify import EVAL_BATCH, to_float
+from shallowlab.train import evaluate, fit
+
+BATCH, LR, STD, SEED = 256, 0.1, 0.01, 0
+MODELS = {  # the book's nets, written as d2l writes them; the same as shallowlab.nets'
+    "softmax": lambda: nn.Sequential(nn.Flatten(), nn.Linear(784, 10)),
+    "mlp": lambda: nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(),
+                                 nn.Linear(256, 10)),
+}
+BUILDERS = {"softmax": nets.softmax_regression, "mlp": lambda: nets.mlp(784, (256,), 10)}
+
+
+def initialised(model: nn.Module) -> nn.Module:
+    """Weights N(0, 0.01^2), biases 0, from the same seed for both pipelines."""
+    return nets.init_(model, "normal", STD, generator=torch.Generator().manual_seed(SEED))
+
+
+# --- the two pipelines: each returns (train one epoch, test accuracy) -----------------------
+
+def shallowlab_pipeline(name: str, ds):
+    cpu = torch.device("cpu")
+    X, y = to_float(ds.train_images, cpu), ds.train_labels
+    test = Batches(to_float(ds.test_images, cpu), ds.test_labels, EVAL_BATCH, shuffle=False)
+    train = Batches(X, y, BATCH, generator=torch.Generator().manual_seed(SEED + 1))
+    model = initialised(BUILDERS[name]())
+    loss = nn.CrossEntropyLoss(reduction="none")  # fit's contract, as the book's: one per example
+    optimizer = torch.optim.SGD(model.parameters(), lr=LR)
+
+    def epoch() -> None:
+        fit(model, loss, optimizer, train, epochs=1, progress=False, log=lambda s: None)
+
+    return epoch, lambda: evaluate(model, loss, test)[1]
+
+
+# --- the book (d2l 0.17), replicated without torchvision --------------------------------------
+
+class FashionMNISTItems(data.Dataset):
+    """torchvision's ``FashionMNIST(transform=transforms.ToTensor())``: one PIL image per item."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor) -> None:
+        self.data, self.targets = images, labels
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, index: int):
+        img, target = self.data[index], int(self.targets[index])
+        img = Image.fromarray(img.numpy(), mode="L")
+        # transforms.ToTensor() on a mode-L image
+        t = torch.from_numpy(np.array(img, np.uint8, copy=True))
+        t = t.view(img.size[1], img.size[0], len(img.getbands())).permute((2, 0, 1)).contiguous()
+        return t.to(dtype=torch.get_default_dtype()).div(255), target
+
+
+def get_dataloader_workers() -> int:
+    return 4
+
+
+class Accumulator:
+    def __init__(self, n: int) -> None:
+        self.data = [0.0] * n
+
+    def add(self, *args) -> None:
+        self.data = [a + float(b) for a, b in zip(self.data, args, strict=True)]
+
+    def __getitem__(self, idx: int) -> float:
+        return self.data[idx]
+
+
+def accuracy(y_hat: torch.Tensor, y: torch.Tensor) -> float:
+    if len(y_hat.shape) > 1 and y_hat.shape[1] > 1:
+        y_hat = y_hat.argmax(axis=1)
+    cmp = y_hat.type(y.dtype) == y
+    return float(cmp.type(y.dtype).sum())
+
+
+def evaluate_accuracy(net: nn.Module, data_iter) -> float:
+    net.eval()
+    metric = Accumulator(2)
+    with torch.no_grad():
+        for X, y in data_iter:
+            metric.add(accuracy(net(X), y), y.numel())
+    return metric[0] / metric[1]
+
+
+def train_epoch_ch3(net: nn.Module, train_iter, loss, updater) -> tuple[float, float]:
+    net.train()
+    metric = Accumulator(3)
+    for X, y in train_iter:
+        y_hat = net(X)
+        l = loss(y_hat, y)  # noqa: E741 (the book's name)
+        updater.zero_grad()
+        l.mean().backward()
+        updater.step()
+        metric.add(float(l.sum()), accuracy(y_hat, y), y.numel())
+    return metric[0] / metric[2], metric[1] / metric[2]
+
+
+def book_pipeline(name: str, ds):
+    torch.manual_seed(SEED + 1)  # the DataLoader's shuffle draws from the global generator
+    train_iter = data.DataLoader(FashionMNISTItems(ds.train_images, ds.train_labels), BATCH,
+                                 shuffle=True, num_workers=get_dataloader_workers())
+    test_iter = data.DataLoader(FashionMNISTItems(ds.test_images, ds.test_labels), BATCH,
+                                shuffle=False, num_workers=get_dataloader_workers())
+    net = initialised(MODELS[name]())
+    loss = nn.CrossEntropyLoss(reduction="none")
+    trainer = torch.optim.SGD(net.parameters(), lr=LR)
+    return (lambda: train_epoch_ch3(net, train_iter, loss, trainer),
+            lambda: evaluate_accuracy(net, test_iter))
+
+
+PIPELINES = {"shallowlab": shallowlab_pipeline, "book": book_pipeline}
+
+
+def timed(f) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = f()
+    return time.perf_counter() - start, result
+
+
+def bench(name: str, ds, epochs: int) -> list[dict]:
+    """Both pipelines on one model, their epochs interleaved so both see the same machine."""
+    pipes = {p: make(name, ds) for p, make in PIPELINES.items()}
+    seconds = {p: [] for p in pipes}
+    for i in range(epochs):
+        for p, (epoch, _) in pipes.items():
+            print(f"{name} {p} epoch {i + 1}/{epochs}", file=sys.stderr, flush=True)
+            seconds[p].append(timed(epoch)[0])
+    rows = []
+    for p, (_, test_acc) in pipes.items():
+        eval_seconds, acc = timed(test_acc)
+        rows.append({"model": name, "pipeline": p, "epochs": epochs,
+                     "epoch_seconds": seconds[p],
+                     "median_epoch_seconds": statistics.median(seconds[p][1:]),
+                     "best_epoch_seconds": min(seconds[p][1:]),
+                     "eval_seconds": eval_seconds, "test_acc": acc})
+    return rows
+
+
+class OtherLoad:
+    """Share of the machine's CPU time used by *other* processes between ``start()`` and ``()``.
+
+    All CPUs' busy time (``/proc/stat``) less this process's and its reaped children's (the
+    book's DataLoader workers): what others took from the machine while we were timing.
+    """
+
+    def start(self) -> OtherLoad:
+        self.t0, self.busy0, self.own0 = time.perf_counter(), *self._sample()
+        return self
+
+    def __call__(self) -> float | None:
+        try:
+            busy, own = self._sample()
+        except (OSError, ValueError):
+            return None
+        capacity = (time.perf_counter() - self.t0) * (os.cpu_count() or 1)
+        return max(0.0, (busy - self.busy0) - (own - self.own0)) / capacity
+
+    @staticmethod
+    def _sample() -> tuple[float, float]:
+        ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+        busy = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # less idle, iowait
+        own = sum(getattr(resource.getrusage(who), f) for f in ("ru_utime", "ru_stime")
+                  for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+        return busy, own
+
+
+# --- report ---------------------------------------------------------------------------------
+
+def machine() -> dict:
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "torch": torch.__version__,
+            "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
+            "platform": platform.platform()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--epochs", type=int, default=6,
+                        help="epochs per model and pipeline, the first a warm-up (default 6)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch intra-op threads of this process (default: torch's choice)")
+    parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
+    parser.add_argument("--json", default=str(Path(__file__).with_name("results.json")),
+                        help="where to write the JSON (default %(default)s; '-' for stdout)")
+    args = parser.parse_args(argv)
+    if args.epochs < 2:
+        parser.error("--epochs must be at least 2: one warm-up and one timed")
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)  # the book's workers use 1 thread each regardless
+    try:
+        ds = fashion_mnist.load(allow_download=False)
+    except ShallowlabError as e:  # DataError: not there; ConfigError: a bad SHALLOWLAB_DATA
+        print("speed.py: Fashion-MNIST not found; install it with `sudo apt-get install "
+              "dataset-fashion-mnist` (or set SHALLOWLAB_DATA=DIR)" if isinstance(e, DataError)
+              else f"speed.py: {e}", file=sys.stderr)
+        return 1
+    # The book's 4 workers on a 2-core machine, and its float(l.sum()) of a tensor that
+    # requires grad, each warn; both are the book's own behaviour, kept and silenced.
+    warnings.filterwarnings("ignore", message="This DataLoader will create")
+    warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad")
+
+    try:
+        others = OtherLoad().start()
+        time.sleep(1)
+        others_before = others()
+        others.start()
+    except (OSError, ValueError):  # no /proc/stat: not Linux
+        others = lambda: None  # noqa: E731
+        others_before = None
+    started = time.perf_counter()
+    rows = [row for name in args.models for row in bench(name, ds, args.epochs)]
+    speedups = {}
+    print(f"\nTraining pass per epoch: median (and best) of {args.epochs - 1} epochs after 1 "
+          "warm-up, the two pipelines' epochs interleaved;\neval: once after training, on the "
+          "10000 test images; speed-up: book epoch s / shallowlab epoch s, of the medians.")
+    print(f"{'model':8s} {'pipeline':10s} {'epoch s':>8s} {'(best)':>8s} {'eval s':>7s} "
+          f"{'test acc':>8s} {'speed-up':>8s}")
+    for row in rows:
+        mine = next(r for r in rows if r["model"] == row["model"] and r["pipeline"] == "shallowlab")
+        ratio = row["median_epoch_seconds"] / mine["median_epoch_seconds"]
+        if row["pipeline"] == "book":
+            speedups[row["model"]] = ratio
+        print(f"{row['model']:8s} {row['pipeline']:10s} {row['median_epoch_seconds']:8.3f} "
+              f"{row['best_epoch_seconds']:8.3f} {row['eval_seconds']:7.3f} "
+              f"{row['test_acc']:8.4f} {ratio:7.1f}x")
+    others_during = others()
+    if others_during is not None:
+        noisy = max(others_before or 0, others_during) > 0.1
+        print(f"other processes used {others_before:.0%} of the CPUs in the second before the run "
+              f"and {others_during:.0%} during it" + ("; timings are noisy" if noisy else ""))
+
+    report = {
+        "machine": {**machine(), "others_load_before": others_before,
+                    "others_load_during": others_during},
+        "measured": "training pass per epoch (the book's includes starting its DataLoader "
+                    "workers), median after one warm-up epoch, the two pipelines' epochs "
+                    "interleaved; evaluation timed separately, once, after training",
+        "settings": {"epochs": args.epochs, "batch_size": BATCH, "lr": LR, "init_std": STD,
+                     "seed": SEED, "book_num_workers": get_dataloader_workers()},
+        "results": rows,
+        "speedup_book_over_shallowlab": speedups,
+        "total_seconds": time.perf_counter() - started,
+    }
+    text = json.dumps(report, indent=2)
+    if args.json == "-":
+        print(text)
+    else:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(text + "\n")
+        print(f"JSON: {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""Dropout on the book's 784-256-256-10 MLP on Fashion-MNIST, against the same net without it.
+
+Dropout (d2l 4.6), applied to each hidden layer's output while training only:
+
+    ``h' = 0`` with probability p, else ``h / (1 - p)``,  so ``E[h'] = h``,
+
+with p = 0.2 after the first hidden layer and 0.5 after the second, as the book. Training, as
+the book: ReLU, weights from N(0, 0.01^2), SGD lr 0.5, batch 256, 10 epochs, cross-entropy;
+``--impl scratch`` uses ``dropout_layer`` and ``scratch.MLP``, ``--impl concise`` ``nn.Dropout``.
+
+The same network is trained twice, from the same initial weights on the same batch order:
+with dropout and without (p = 0). What it shows is the generalisation gap, the accuracy on the
+training set minus that on the test set, both measured in eval mode (no units dropped) after
+training: dropout narrows it. The ``train_acc`` of the history is the book's running figure,
+taken with dropout active, which understates the dropout net's real training accuracy.
+
+Each training keeps its own run folder (``dropout/``, ``no-dropout/``: history, checkpoint,
+weights, curves); the top-level ``history.json`` is the dropout net's, so the summary's final
+and best accuracies are the book's headline figures.
+"""
+
+from __future__ import annotations
+
+import json
+
+from shallowlab import plots
+from shallowlab.data import fashion_mnist
+from shallowlab.data.batches import Batches
+from shallowlab.experiments import mlp
+from shallowlab.experiments.base import Experiment, Headline
+from shallowlab.experiments.classify import (
+    EVAL_BATCH,
+    check_scratch,
+    common_defaults,
+    to_float,
+    train_classifier,
+)
+from shallowlab.runs import RunDir, atomic_write
+from shallowlab.train import evaluate, resolve_device
+
+TITLE = "dropout on a 784-256-256-10 MLP against none (d2l 4.6)"
+BOOK_ACC, BOOK_EPOCHS = 0.85, 10  # the book's test accuracy with dropout (0.2, 0.5)
+
+
+def accuracy_on_train(model, config: dict) -> float:
+    """The model's accuracy on the whole training set in eval mode (no dropout)."""
+    device = resolve_device(config["device"])
+    data = fashion_mnist.load(config["data_dir"])
+    X, y = to_float(data.train_images, device), data.train_labels.to(device)
+    return evaluate(model, lambda O, y: O.new_zeros(len(y)),
+                    Batches(X, y, EVAL_BATCH, shuffle=False))[1]
+
+
+def run(config, run_dir, log):
+    nets = {"dropout": config["dropout"], "no-dropout": (0.0,)}
+    results = {}
+    for name, drop in nets.items():
+        log(f"-- {name}: dropout {', '.join(f'{p:g}' for p in drop)}")
+        sub = RunDir(run_dir / name)
+        extra, model = train_classifier({**config, "dropout": drop}, sub, log, mlp.build,
+                                        f"{TITLE}: {name}")
+        history = _history(sub)
+        train_acc = accuracy_on_train(model, config)
+        test_acc = history[-1]["test_acc"]
+        results[name] = {"history": history, "train_acc": train_acc, "test_acc": test_acc,
+                         "gap": train_acc - test_acc}
+    run_dir.write_history(results["dropout"]["history"])
+
+    for name, r in results.items():
+        log(f"{name:>10}: train acc {r['train_acc']:.4f}  test acc {r['test_acc']:.4f}  "
+            f"gap {r['gap']:+.4f}  (eval mode)")
+    epochs = range(1, config["epochs"] + 1)
+    panels = {metric: {f"{name} {split}": [h[f"{split}_{metric}"] for h in r["history"]]
+                       for name, r in results.items() for split in ("train", "test")}
+              for metric in ("loss", "acc")}
+    fig = plots.series_panels(epochs, {"loss": panels["loss"],
+                                       "accuracy (train: with dropout active)": panels["acc"]},
+                              "epoch", yscale="linear", title=f"{config['impl']}: {TITLE}")
+    atomic_write(run_dir / "dropout.png", plots.png_bytes(fig))
+    return {**extra, "test_acc": results["dropout"]["test_acc"],
+            "train_acc": results["dropout"]["train_acc"], "gap": results["dropout"]["gap"],
+            "no_dropout_test_acc": results["no-dropout"]["test_acc"],
+            "no_dropout_train_acc": results["no-dropout"]["train_acc"],
+            "no_dropout_gap": results["no-dropout"]["gap"]}
+
+
+def _history(run: RunDir) -> list[dict]:
+    return json.loads((run / "history.json").read_text())
+
+
+def headlines(summary: dict) -> list[Headline]:
+    # Tolerance 0.02 at the book's 10 epochs: plain SGD at lr 0.5 moves the test accuracy by
+    # ~0.01 from epoch to epoch, and the book's figure is read off one run's curve. A shorter
+    # run (the quick one) is still climbing, ~0.01 an epoch at epoch 3 (0.82 measured there),
+    # so it is held to 0.04 and says so in its name.
+    epochs = summary["epochs"]
+    if epochs >= BOOK_EPOCHS:
+        return [Headline("dropout MLP test accuracy", summary["test_acc"], BOOK_ACC, 0.02)]
+    return [Headline(f"dropout MLP test accuracy after {epochs} of the book's {BOOK_EPOCHS} "
+                     "epochs", summary["test_acc"], BOOK_ACC, 0.04)]
+
+
+EXPERIMENT = Experiment(
+    "dropout", TITLE, {**common_defaults(), "lr": 0.5, "hidden": (256, 256),
+                       "activation": "relu", "dropout": (0.2, 0.5)}, run, check_scratch,
+    quick={"epochs": 3},
+    lesson="Dropping hidden units at random while training narrows the gap between training "
+           "and test accuracy.",
+    headlines=headlines)
