@@ -32,6 +32,8 @@ def curves(history: list[dict], title: str = "", floor: float | None = None):
     The loss axis turns logarithmic when the loss spans more than two decades; ``floor``
     draws the lowest loss any model can reach as a dotted line.
     """
+    from matplotlib.ticker import MaxNLocator
+
     metrics = ["loss"] + (["acc"] if any(r["train_acc"] is not None for r in history) else [])
     fig = _figure(4.5 * len(metrics), 3.5)
     epochs = [r["epoch"] for r in history]
@@ -47,6 +49,7 @@ def curves(history: list[dict], title: str = "", floor: float | None = None):
             if losses and max(losses) > 100 * min(losses) > 0:
                 ax.set_yscale("log")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel("loss" if metric == "loss" else "accuracy")
         ax.grid(alpha=0.3)
         ax.legend()
