@@ -163,3 +163,38 @@ def test_a_full_disk_is_one_line_and_no_complete_looking_output(tmp_path, data):
     assert json.loads((out / "summary.json").read_text())["status"] == "failed"
     assert not (out / "checkpoint.pt").exists() and not (out / "model.safetensors").exists()
     assert not list(out.glob(".*.tmp"))
+
+
+def _rewrite(folder, name, array):
+    from shallowlab.data.idx import write_idx
+
+    write_idx(folder / f"{name}.gz", array)
+
+
+@pytest.mark.parametrize("damage, file, words", [
+    ("wrong magic", "t10k-images-idx3-ubyte", "magic number 2049 is not 2051"),
+    ("labels out of range", "train-labels-idx1-ubyte", "label 12 at index 0 is outside 0..9"),
+    ("counts differ", "t10k-labels-idx1-ubyte", "the two files do not belong together"),
+    ("wrong image size", "t10k-images-idx3-ubyte", "images are 32x32, Fashion-MNIST's are 28x28"),
+    ("not gzip, not IDX", "train-images-idx3-ubyte", "not an IDX file"),
+])
+def test_bad_data_files_fail_with_status_1_and_one_line_naming_the_file(
+        tmp_path, damage, file, words):
+    import numpy as np
+
+    folder = write_fashion(tmp_path / "data", n_train=50, n_test=20)
+    if damage == "wrong magic":
+        _rewrite(folder, file, np.zeros(20, np.uint8))  # a labels file where images belong
+    elif damage == "labels out of range":
+        _rewrite(folder, file, np.full(50, 12, np.uint8))
+    elif damage == "counts differ":
+        _rewrite(folder, file, np.zeros(19, np.uint8))
+    elif damage == "wrong image size":
+        _rewrite(folder, file, np.zeros((20, 32, 32), np.uint8))
+    else:
+        (folder / f"{file}.gz").write_bytes(b"\x00\x00\x00\x00junk")
+    result = cli("run", "softmax", "--data-dir", folder, "--out", tmp_path / "run")
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert file in line and words in line, line
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["status"] == "failed"
