@@ -104,8 +104,9 @@ def test_same_seed_same_history(tmp_path, toy_data):
         records = json.loads((tmp_path / name / "history.json").read_text())
         return [{k: v for k, v in r.items() if k != "seconds"} for r in records]
 
-    assert history("a", 3) == history("b", 3)
-    assert history("c", 4) != history("a", 3)
+    first = history("a", 3)
+    assert history("b", 3) == first
+    assert history("c", 4) != first
 
 
 def test_corrupt_data_file_fails_with_status_1_naming_it(tmp_path, toy_data):

@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "list":
             for name, experiment in EXPERIMENTS.items():
-                print(f"{name:12}{experiment.title}")
+                print(f"{name:16}{experiment.title}")
             return EXIT_OK
         if args.command == "data":
             return _data(args)
