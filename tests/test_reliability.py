@@ -43,26 +43,31 @@ def test_runs_killed_at_random_points_resume_to_the_same_end(tmp_path, data):
     assert done.returncode == 0, done.stderr
 
     out = tmp_path / "killed"
+    config = out / "config.json"
     rng = random.Random(0)
     kills = 0
     command = [*ARGS, "--data-dir", data, "--out", out]
-    while True:
+    while kills < 10:
+        before = config.stat().st_mtime_ns if config.exists() else None
         proc = subprocess.Popen([sys.executable, "-m", "shallowlab", *map(str, command)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        # wait until the run has begun (its config is written), then kill it at a random moment
+        # wait until this process has begun the run (it writes config.json anew), then kill
+        # it at a random moment: while loading, training, checkpointing or drawing
         deadline = time.monotonic() + 120
-        while not (out / "config.json").exists() and proc.poll() is None:
+        while proc.poll() is None and (not config.exists()
+                                       or config.stat().st_mtime_ns == before):
             assert time.monotonic() < deadline
             time.sleep(0.01)
-        time.sleep(rng.uniform(0, 1.5))
-        if proc.poll() is not None:  # finished before the kill
+        time.sleep(rng.uniform(0, 3.5))
+        if proc.poll() is not None:  # it finished first: start over on the resumed run
             assert proc.returncode == 0, proc.stderr.read()
-            break
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        kills += 1
+        else:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            kills += 1
         command = ["run", "--resume", out]
-    assert kills >= 10
+    finish = cli(*command)  # the last resume, left to run to the end
+    assert finish.returncode == 0, finish.stderr
     assert json.loads((out / "summary.json").read_text())["status"] == "completed"
     assert _history(out) == _history(reference)
     ours, theirs = load_file(out / "model.safetensors"), load_file(reference / "model.safetensors")
