@@ -43,7 +43,6 @@ from shallowlab.d2l._figures import (
 from shallowlab.d2l._figures import pyplot as _pyplot
 from shallowlab.d2l._train import (
     Accumulator,
-    Timer,
     TrainingCheckError,
     accuracy,
     evaluate_accuracy,
@@ -54,6 +53,7 @@ from shallowlab.d2l._train import (
     try_all_gpus,
     try_gpu,
 )
+from shallowlab.timing import Timer
 
 linreg = scratch.linreg  # y_hat = X w + b
 squared_loss = scratch.squared_loss  # l = (y_hat - y)^2 / 2, per example

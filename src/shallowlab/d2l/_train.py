@@ -8,9 +8,6 @@ once per pass, where the book reads two numbers per batch.
 
 from __future__ import annotations
 
-import time
-
-import numpy as np
 import torch
 from torch import nn
 
@@ -21,31 +18,6 @@ from shallowlab.errors import ShallowlabError
 
 class TrainingCheckError(ShallowlabError, AssertionError):
     """A ``train_ch3`` result outside the book's bounds (an ``AssertionError``, as the book's)."""
-
-
-class Timer:
-    """Records the durations of several runs: ``start()``, ``stop()``, then their statistics."""
-
-    def __init__(self) -> None:
-        self.times: list[float] = []
-        self.start()
-
-    def start(self) -> None:
-        self.tik = time.perf_counter()
-
-    def stop(self) -> float:
-        """Record and return the seconds since the last ``start()``."""
-        self.times.append(time.perf_counter() - self.tik)
-        return self.times[-1]
-
-    def avg(self) -> float:
-        return sum(self.times) / len(self.times)
-
-    def sum(self) -> float:
-        return sum(self.times)
-
-    def cumsum(self) -> list[float]:
-        return np.array(self.times).cumsum().tolist()
 
 
 class Accumulator:

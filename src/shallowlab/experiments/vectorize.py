@@ -9,31 +9,15 @@ disturbed by other work on the machine). Both must give the same vector, exactly
 
 from __future__ import annotations
 
-import time
-
 import torch
 
 from shallowlab import plots
 from shallowlab.experiments.base import Experiment
 from shallowlab.runs import atomic_write
+from shallowlab.timing import Timer
 
 TITLE = "a Python loop against vectorised addition (d2l 3.1)"
 N, REPEATS = 10000, 3
-
-
-class Timer:
-    """The book's stopwatch: ``start()``, ``stop()`` (records and returns the lap), laps."""
-
-    def __init__(self) -> None:
-        self.times: list[float] = []
-        self.start()
-
-    def start(self) -> None:
-        self.tik = time.perf_counter()
-
-    def stop(self) -> float:
-        self.times.append(time.perf_counter() - self.tik)
-        return self.times[-1]
 
 
 def loop_add(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
