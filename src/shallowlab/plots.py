@@ -20,6 +20,16 @@ def _figure(width: float, height: float):
     return Figure(figsize=(width, height), layout="constrained")
 
 
+def _finish(ax, xlabel: str, ylabel: str, title: str = "") -> None:
+    """Labels, a light grid, the legend and the title: how every single-panel plot ends."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    if title:
+        ax.set_title(title)
+
+
 def png_bytes(fig, dpi: int = 100) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
@@ -116,12 +126,7 @@ def slopes(x: torch.Tensor, y: torch.Tensor, lines: dict[str, float], xlabel: st
     ends = torch.tensor([0.0, float(x.max())])
     for (name, k), style in zip(lines.items(), ("-", "--", ":", "-.")):
         ax.plot(ends.numpy(), (k * ends).numpy(), style, label=name)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    if title:
-        ax.set_title(title)
+    _finish(ax, xlabel, ylabel, title)
     return fig
 
 
@@ -270,12 +275,7 @@ def lines(x: Sequence[float], ys: dict[str, Sequence[float]], xlabel: str = "x",
     ax = fig.subplots()
     for (name, y), style in zip(ys.items(), ("-", "m--", "g-.", "r:", "c-", "k--")):
         ax.plot(x, y, style, label=name)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    if title:
-        ax.set_title(title)
+    _finish(ax, xlabel, ylabel, title)
     return fig
 
 
