@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,8 @@ import pytest
 
 from shallowlab.data.fashion_mnist import SYSTEM_DIRS, _files_in
 from shallowlab.data.idx import write_idx
+from shallowlab.experiments.base import Experiment, execute, resolve
+from shallowlab.runs import RunDir
 
 
 def toy_images(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -64,3 +67,19 @@ def real_data() -> Path:
     if folder is None:
         pytest.skip("real Fashion-MNIST absent: `sudo apt-get install dataset-fashion-mnist`")
     return folder
+
+
+def run_experiment(experiment: Experiment, folder: Path, **overrides) -> tuple[dict, list[str]]:
+    """Run ``experiment`` through its real entry point into ``folder``; its summary and log.
+
+    Checks that it completed and that the summary on disk is the one returned.
+    """
+    lines: list[str] = []
+    summary = execute(experiment, resolve(experiment, overrides), RunDir(folder), lines.append)
+    assert summary["status"] == "completed"
+    assert json.loads((folder / "summary.json").read_text()) == summary
+    return summary, lines
+
+
+def is_png(path: Path) -> bool:
+    return path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -8,21 +8,12 @@ import torch
 
 from shallowlab.data import synthetic
 from shallowlab.experiments import dropout, polyfit, weight_decay
-from shallowlab.experiments.base import execute, resolve
-from shallowlab.runs import RunDir
+from tests.conftest import is_png, run_experiment
 
 
 def _run(module, folder, **overrides):
-    lines = []
-    summary = execute(module.EXPERIMENT, resolve(module.EXPERIMENT, overrides), RunDir(folder),
-                      log=lines.append)
-    assert summary["status"] == "completed"
-    assert json.loads((folder / "summary.json").read_text()) == summary
-    return summary, lines
+    return run_experiment(module.EXPERIMENT, folder, **overrides)
 
-
-def _is_png(path) -> bool:
-    return path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 # --- polyfit -----------------------------------------------------------------------------
@@ -62,7 +53,7 @@ def test_the_cubic_fit_beats_the_line_and_finds_the_true_weights(polyfit_run):
     assert summary["fits"]["degree 19"]["epochs"] == 750
     assert summary["degree_19_test_loss"] > summary["cubic_test_loss"]
     assert any(line.startswith("cubic weights [") for line in lines)
-    assert all(_is_png(folder / f) for f in ("fits.png", "weights.png", "cv.png"))
+    assert all(is_png(folder / f) for f in ("fits.png", "weights.png", "cv.png"))
 
 
 def test_cross_validation_picks_the_true_degree_or_a_neighbour(polyfit_run):
@@ -155,7 +146,7 @@ def test_dropout_trains_both_nets_in_their_own_folders(tmp_path, toy_data, impl)
     # the toy classes are easy: both nets learn them, and the gap is train - test accuracy
     assert summary["test_acc"] >= 0.9 and summary["no_dropout_test_acc"] >= 0.9
     assert summary["gap"] == pytest.approx(summary["train_acc"] - summary["test_acc"])
-    assert _is_png(tmp_path / "dropout.png")
+    assert is_png(tmp_path / "dropout.png")
     assert any(line.startswith("-- no-dropout: dropout 0") for line in lines)
 
 

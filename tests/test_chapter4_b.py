@@ -3,7 +3,6 @@
 Each runs through its real entry point at a tiny size and is checked against its claim.
 """
 
-import json
 
 import pytest
 import torch
@@ -11,21 +10,12 @@ import torch
 from shallowlab import metrics
 from shallowlab.data import synthetic
 from shallowlab.experiments import EXPERIMENTS, label_smoothing, normal, planck
-from shallowlab.experiments.base import execute, resolve
-from shallowlab.runs import RunDir
+from tests.conftest import is_png, run_experiment
 
 
 def _run(name, folder, **overrides):
-    experiment = EXPERIMENTS[name]
-    lines = []
-    summary = execute(experiment, resolve(experiment, overrides), RunDir(folder), lines.append)
-    assert summary["status"] == "completed"
-    assert json.loads((folder / "summary.json").read_text()) == summary
-    return summary, lines
+    return run_experiment(EXPERIMENTS[name], folder, **overrides)
 
-
-def _is_png(path) -> bool:
-    return path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 # --- calibration error ---------------------------------------------------------------------
@@ -62,7 +52,7 @@ def stability_run(tmp_path_factory):
 def test_stability_draws_its_three_figures_and_the_sigmoid_gradient_peaks_at_a_quarter(
         stability_run):
     summary, folder = stability_run
-    assert all(_is_png(folder / f) for f in ("sigmoid.png", "products.png", "gradients.png"))
+    assert all(is_png(folder / f) for f in ("sigmoid.png", "products.png", "gradients.png"))
     assert summary["sigmoid_max_grad"] == pytest.approx(0.25)
     assert len(summary["product_norms"]) == 100 and summary["product_norm"] > 1e15
 
@@ -109,7 +99,7 @@ def test_planck_recovers_each_temperature_within_1_percent(tmp_path):
     for f in summary["fits"]:
         assert abs(f["recovered"] - f["true"]) <= 0.01 * f["true"], f
         assert f["losses"][0] > 10 * f["final_loss"]  # it started far off: 5000 K
-    assert _is_png(tmp_path / "planck.png")
+    assert is_png(tmp_path / "planck.png")
     assert any("recovered" in line for line in lines)
 
 
@@ -122,7 +112,7 @@ def test_normal_densities_integrate_to_one_and_peak_at_their_mean(tmp_path):
     assert all(area == pytest.approx(1.0, abs=1e-3) for area in summary["areas"].values())
     x = torch.tensor([3.0])
     assert normal.normal(x, 3.0, 2.0).item() == pytest.approx(1 / (2 * (2 * torch.pi) ** 0.5))
-    assert _is_png(tmp_path / "normal.png")
+    assert is_png(tmp_path / "normal.png")
 
 
 def test_vectorised_addition_is_faster_than_the_loop_and_agrees(tmp_path):
@@ -130,7 +120,7 @@ def test_vectorised_addition_is_faster_than_the_loop_and_agrees(tmp_path):
     assert summary["same_result"] is True and summary["n"] == 10000
     assert summary["speedup"] > 1  # a ratio on a shared machine: no absolute thresholds
     assert summary["seconds_loop"] > summary["seconds_vectorised"]
-    assert _is_png(tmp_path / "vectorize.png")
+    assert is_png(tmp_path / "vectorize.png")
 
 
 # --- label smoothing -----------------------------------------------------------------------
@@ -147,7 +137,7 @@ def test_label_smoothing_lowers_confidence_on_toy_data(tmp_path, toy_data):
     for name in ("hard", "smooth"):
         assert (tmp_path / name / "history.json").exists()
         assert (tmp_path / name / "model.safetensors").exists()
-    assert _is_png(tmp_path / "reliability.png")
+    assert is_png(tmp_path / "reliability.png")
     assert sum(next(iter(summary["reliability"].values()))["count"]) == 200
 
 

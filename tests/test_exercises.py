@@ -7,21 +7,12 @@ import torch
 
 from shallowlab.data import synthetic
 from shallowlab.experiments import huber, lr_sweep, ohm
-from shallowlab.experiments.base import execute, resolve
-from shallowlab.runs import RunDir
+from tests.conftest import is_png, run_experiment
 
 
 def _run(module, folder, **overrides):
-    lines = []
-    config = resolve(module.EXPERIMENT, overrides)
-    summary = execute(module.EXPERIMENT, config, RunDir(folder), log=lines.append)
-    assert summary["status"] == "completed"
-    assert json.loads((folder / "summary.json").read_text())["status"] == "completed"
-    return summary, lines
+    return run_experiment(module.EXPERIMENT, folder, **overrides)
 
-
-def _is_png(path) -> bool:
-    return path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 # --- ohm ---------------------------------------------------------------------------------
@@ -50,7 +41,7 @@ def test_ohm_learns_the_resistance_and_meets_the_closed_form(ohm_runs, impl):
     assert abs(summary["resistance"] - summary["closed_form_resistance"]) < 0.01
     assert summary["epochs"] == 5 and summary["final_train_loss"] < 2 * 0.1**2 / 2
     assert any(line.startswith("closed form R = ") for line in lines)
-    assert _is_png(folder / "ohm.png") and _is_png(folder / "curves.png")
+    assert is_png(folder / "ohm.png") and is_png(folder / "curves.png")
 
 
 def test_ohm_scratch_and_concise_take_the_same_steps(ohm_runs):
@@ -78,7 +69,7 @@ def test_lr_sweep_finds_the_divergent_rate_and_a_best_one_at_the_noise_floor(tmp
     assert len({r["losses"][0] for r in summary["runs"]}) == 1
     assert runs[0.001]["final_loss"] > 1000 * summary["best_loss"]
     assert any(line.startswith("best lr ") for line in lines)
-    assert _is_png(tmp_path / "sweep.png")
+    assert is_png(tmp_path / "sweep.png")
 
 
 # --- huber -------------------------------------------------------------------------------
@@ -104,4 +95,4 @@ def test_huber_ignores_the_outliers_that_drag_the_squared_loss(tmp_path, impl):
     assert summary["least_squares_error"] > 2 * summary["huber"]["error"]
     assert summary["huber"]["errors"][0] == summary["squared"]["errors"][0]  # one start
     assert any("x closer to the truth" in line for line in lines)
-    assert _is_png(tmp_path / "huber.png")
+    assert is_png(tmp_path / "huber.png")
