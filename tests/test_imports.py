@@ -10,8 +10,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "shallowlab"
 # lower layers never import higher ones; a module may import its own layer
 LAYERS = [
     {"shallowlab", "shallowlab.errors"},
-    {"shallowlab.data", "shallowlab.scratch", "shallowlab.nets", "shallowlab.metrics",
-     "shallowlab.timing"},
+    {"shallowlab.data", "shallowlab.scratch", "shallowlab.nets", "shallowlab.fused",
+     "shallowlab.metrics", "shallowlab.timing"},
     {"shallowlab.train"},
     {"shallowlab.runs", "shallowlab.plots"},
     {"shallowlab.experiments"},

@@ -6,7 +6,13 @@ import torch
 
 
 def correct(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Number of rows whose arg-max matches the label, as a 0-dim tensor (no host sync)."""
+    """Number of rows whose arg-max matches the label, as a 0-dim tensor (no host sync).
+
+    Logits stored transposed (classes x batch, as the fused step makes them) are reduced down
+    their contiguous columns: on the CPU that is several times faster than across strided rows.
+    """
+    if logits.dim() == 2 and not logits.is_contiguous() and logits.t().is_contiguous():
+        return (logits.t().max(dim=0).indices == y).sum()  # argmax(dim=0) is slower still
     return (logits.argmax(dim=1) == y).sum()
 
 

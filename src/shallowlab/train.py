@@ -8,6 +8,7 @@ never waits on the host between batches.
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -15,6 +16,7 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import nn
 
+from shallowlab import fused
 from shallowlab.errors import DivergedError
 from shallowlab.metrics import correct
 
@@ -26,6 +28,54 @@ LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Metric = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Updater = torch.optim.Optimizer | Callable[[int], None]
 Model = nn.Module  # or anything callable with parameters(), train() and eval(), as scratch's
+ENGINES = ("auto", "autograd", "fused")
+
+
+class AutogradStep:
+    """The book's training step (d2l ``train_epoch_ch3``), in the two halves ``fit`` drives.
+
+    ``forward(X, y)`` returns the model's output and the per-example losses, graph attached;
+    ``update()`` back-propagates and changes the parameters. With a ``torch.optim.Optimizer``
+    that is ``zero_grad(); l.mean().backward(); step()``; any other updater is the
+    from-scratch kind, called as ``updater(batch_size)`` after ``l.sum().backward()``.
+    """
+
+    def __init__(self, model: Model, loss_fn: LossFn, updater: Updater) -> None:
+        self.model, self.loss_fn, self.updater = model, loss_fn, updater
+        self._loss = None
+
+    def forward(self, X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self.model(X)
+        self._loss = self.loss_fn(out, y)
+        return out, self._loss
+
+    def update(self) -> None:
+        loss, self._loss = self._loss, None
+        if isinstance(self.updater, torch.optim.Optimizer):
+            self.updater.zero_grad(set_to_none=True)
+            loss.mean().backward()
+            self.updater.step()
+        else:
+            loss.sum().backward()
+            self.updater(len(loss))
+
+
+def training_step(model: Model, loss_fn: LossFn, updater: Updater, engine: str = "auto"):
+    """The step ``fit`` uses: :class:`shallowlab.fused.FusedStep` or :class:`AutogradStep`.
+
+    ``auto`` takes the fused step wherever it applies (an MLP or softmax regression with
+    cross-entropy and SGD; see :func:`shallowlab.fused.unsupported`), autograd elsewhere;
+    ``fused`` insists on it (``ValueError`` with the reason when it does not apply).
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose from {ENGINES}")
+    if engine != "autograd":
+        reason = fused.unsupported(model, loss_fn, updater)
+        if reason is None:
+            return fused.FusedStep(model, loss_fn, updater)
+        if engine == "fused":
+            raise ValueError(f"engine 'fused' cannot train this: {reason}")
+    return AutogradStep(model, loss_fn, updater)
 
 
 @torch.inference_mode()
@@ -70,6 +120,7 @@ def fit(
     on_epoch_end: Callable[[list[dict]], None] | None = None,
     progress: bool | None = None,
     log: Callable[[str], None] = print,
+    engine: str = "auto",
 ) -> list[dict]:
     """Train ``model`` for ``epochs`` passes over ``train``; returns the history.
 
@@ -77,7 +128,9 @@ def fit(
     With a ``torch.optim.Optimizer``, a step is ``zero_grad(); l.mean().backward(); step()``;
     any other ``updater`` is the from-scratch kind, called as ``updater(batch_size)`` after
     ``l.sum().backward()`` (for example ``lambda n: scratch.sgd(params, lr, n)``), and clears
-    the gradients itself.
+    the gradients itself. ``engine`` picks how a step is computed (:func:`training_step`): by
+    default an MLP with cross-entropy and SGD takes the hand-fused step of
+    :mod:`shallowlab.fused`, the same arithmetic in far fewer operations.
 
     A batch whose mean loss is not finite, or exceeds ``BLOWUP`` times the run's first batch
     loss, stops the run with :class:`DivergedError` before it updates anything. On the CPU that
@@ -97,7 +150,7 @@ def fit(
     """
     history = list(history or [])
     first = None  # the run's first batch loss, the yardstick for BLOWUP
-    optimizer = updater if isinstance(updater, torch.optim.Optimizer) else None
+    step_ = training_step(model, loss_fn, updater, engine)
     bar = sys.stderr.isatty() if progress is None else progress
     for epoch in range(len(history) + 1, epochs + 1):
         start = time.perf_counter()
@@ -109,45 +162,48 @@ def fit(
         shown = start
         last = bad = None
         for step, (X, y) in enumerate(train, 1):
-            out = model(X)
-            loss = loss_fn(out, y)
+            out, loss = step_.forward(X, y)
             if loss.numel() != len(y):
                 raise ValueError(f"loss_fn must return one loss per example ({len(y)}), got shape "
                                  f"{tuple(loss.shape)}; use reduction='none'")
             batch_loss = loss.detach().sum()
-            mean = batch_loss / len(y)
-            if first is None:
-                first = mean.abs().item()
-            ok = torch.isfinite(mean) & (mean.abs() <= BLOWUP * first + 1e-12)
-            bad = ~ok if bad is None else bad | ~ok
-            if (X.device.type == "cpu" or step % CHECK_EVERY == 0) and bad:
-                raise DivergedError(epoch, step, mean.item(), first,
-                                    last.item() if last is not None else None)
+            if reads_are_free(X.device):  # sum on the host, check now
+                batch_loss = batch_loss.item()
+                mean = batch_loss / len(y)
+                if first is None:
+                    first = abs(mean)
+                if not (math.isfinite(mean) and abs(mean) <= BLOWUP * first + 1e-12):
+                    raise DivergedError(epoch, step, mean, first, last)
+            else:  # on an accelerator: a flag on the device, read every CHECK_EVERY steps
+                mean = batch_loss / len(y)
+                if first is None:
+                    first = mean.abs().item()
+                ok = torch.isfinite(mean) & (mean.abs() <= BLOWUP * first + 1e-12)
+                bad = ~ok if bad is None else bad | ~ok
+                if step % CHECK_EVERY == 0 and bad:
+                    raise DivergedError(epoch, step, mean.item(), first,
+                                        last.item() if last is not None else None)
             last = mean
-            if optimizer is not None:
-                optimizer.zero_grad(set_to_none=True)
-                loss.mean().backward()
-                optimizer.step()
-            else:
-                loss.sum().backward()
-                updater(len(y))
-            with torch.no_grad():  # summed on the tensor side: no host sync per batch
-                loss_sum = loss_sum + batch_loss
-                if metric is not None:
-                    hits = hits + metric(out, y)
+            step_.update()
+            loss_sum = loss_sum + batch_loss  # on the device unless on the CPU: no host sync
+            if metric is not None:
+                with torch.no_grad():
+                    hit = metric(out, y)
+                hits = hits + (hit.item() if reads_are_free(X.device) else hit)
             n += len(y)
             if pbar is not None:
                 pbar.update()
                 if time.perf_counter() - shown > 0.5:  # a host read, twice a second at most
                     shown = time.perf_counter()
-                    shown_acc = {"acc": f"{hits.item() / n:.3f}"} if metric is not None else {}
-                    pbar.set_postfix(loss=f"{loss_sum.item() / n:.4g}", **shown_acc, refresh=False)
+                    shown_acc = {"acc": f"{float(hits) / n:.3f}"} if metric is not None else {}
+                    pbar.set_postfix(loss=f"{float(loss_sum) / n:.4g}", **shown_acc,
+                                     refresh=False)
         if n == 0:
             raise ValueError("fit() got an empty training set")
-        if bad:  # an accelerator's last steps, not yet checked
+        if bad is not None and bad:  # an accelerator's last steps, not yet checked
             raise DivergedError(epoch, step, last.item(), first, None)
-        record = {"epoch": epoch, "train_loss": loss_sum.item() / n,
-                  "train_acc": hits.item() / n if metric is not None else None,
+        record = {"epoch": epoch, "train_loss": float(loss_sum) / n,
+                  "train_acc": float(hits) / n if metric is not None else None,
                   "test_loss": None, "test_acc": None}
         if test is not None:
             record["test_loss"], record["test_acc"] = evaluate(model, loss_fn, test, metric)
@@ -162,6 +218,13 @@ def fit(
         if on_epoch_end is not None:
             on_epoch_end(history)
     return history
+
+
+def reads_are_free(device: torch.device) -> bool:
+    """Whether reading a value on the host costs nothing: on the CPU there is no queue to
+    drain, and a Python number adds faster than a tensor. Elsewhere a read waits for the
+    device, so ``fit`` keeps its sums and its divergence flag on the device."""
+    return device.type == "cpu"
 
 
 def resolve_device(name: str = "auto") -> torch.device:
