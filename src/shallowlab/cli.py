@@ -64,6 +64,10 @@ def build_parser(experiment_names: list[str]) -> argparse.ArgumentParser:
     run.add_argument("--label-smoothing", type=float)
     run.add_argument("--seed", type=int)
     run.add_argument("--device", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
+    run.add_argument("--engine", help="how a training step is computed: auto (the fused step "
+                     "wherever it applies), autograd (the book's), fused")
+    run.add_argument("--threads", type=int, metavar="N",
+                     help="CPU threads for torch (default: torch's choice, one per core)")
     run.add_argument("--data-dir", help="folder with the Fashion-MNIST files "
                      "(default: $SHALLOWLAB_DATA, the cache, /usr/share/datasets/fashion-mnist)")
     run.add_argument("--out", help="run folder (default: runs/NAME-TIMESTAMP)")
@@ -76,7 +80,7 @@ def build_parser(experiment_names: list[str]) -> argparse.ArgumentParser:
 
 def _overrides(args: argparse.Namespace) -> dict:
     settings = dict(vars(args))
-    for key in ("command", "name", "out", "resume", "full"):
+    for key in ("command", "name", "out", "resume", "full", "threads"):
         settings.pop(key)
     for key in ("hidden", "dropout"):  # `--hidden 256 256` and `--hidden 256,256` alike
         if settings[key] is not None:
@@ -110,6 +114,12 @@ def _run(args: argparse.Namespace, experiments: dict) -> int:
     from shallowlab.experiments import execute, resolve
     from shallowlab.runs import RunDir, default_dir
 
+    if args.threads is not None:  # how fast, not what: not a setting of the run
+        if args.threads < 1:
+            raise ConfigError(f"--threads {args.threads} is invalid: it must be an integer >= 1")
+        import torch
+
+        torch.set_num_threads(args.threads)
     if args.name == "all":
         return _run_all(args)
     if args.full:

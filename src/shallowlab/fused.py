@@ -38,12 +38,12 @@ def unsupported(model, loss_fn, updater) -> str | None:
     layers = [m for m in model if not (isinstance(m, nn.Dropout) and m.p == 0)]
     if layers and isinstance(layers[0], nn.Flatten):
         if (layers[0].start_dim, layers[0].end_dim) != (1, -1):
-            return "its Flatten is not Flatten(1, -1)"
+            return "the model's Flatten is not Flatten(1, -1)"
         layers = layers[1:]
     kinds = "".join("L" if isinstance(m, nn.Linear) else "R" if isinstance(m, nn.ReLU) else "?"
                     for m in layers)
     if not kinds or kinds.replace("LR", "") != "L":
-        return "its layers are not Linear, ReLU, ..., Linear"
+        return "the model's layers are not Linear, ReLU, ..., Linear"
     if any(m.bias is None for m in layers if isinstance(m, nn.Linear)):
         return "a Linear layer has no bias"
     if not isinstance(loss_fn, nn.CrossEntropyLoss) or loss_fn.reduction != "none":

@@ -70,6 +70,7 @@ CHOICES = {
     "impl": ("scratch", "concise"),
     "activation": ("relu", "sigmoid", "tanh"),
     "init": ("normal", "xavier", "he", "zeros"),
+    "engine": ("auto", "autograd", "fused"),
 }
 
 

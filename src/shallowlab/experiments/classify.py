@@ -13,7 +13,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from shallowlab import nets, plots, scratch
+from shallowlab import fused, nets, plots, scratch
 from shallowlab.data import fashion_mnist
 from shallowlab.data.batches import Batches
 from shallowlab.errors import ConfigError
@@ -29,13 +29,17 @@ def common_defaults() -> dict:
     """The book's settings for chapter 3 and 4 classifiers."""
     return {"impl": "concise", "epochs": 10, "lr": 0.1, "batch_size": 256, "init": "normal",
             "init_std": 0.01, "weight_decay": 0.0, "label_smoothing": 0.0, "seed": 0,
-            "device": "auto", "data_dir": None}
+            "device": "auto", "engine": "auto", "data_dir": None}
 
 
 def check_scratch(config: dict) -> None:
-    """The scratch models know the book's initialisations and activation only."""
+    """The scratch models know the book's initialisations and activation only, and train by
+    autograd (the fused step is for the concise models)."""
     if config["impl"] != "scratch":
         return
+    if config["engine"] == "fused":
+        raise ConfigError("--engine fused needs --impl concise; the scratch models train by "
+                          "autograd (the point of them)")
     if config["init"] not in ("normal", "zeros"):
         raise ConfigError(f"--init {config['init']} needs --impl concise; the scratch models "
                           "start from normal or zeros")
@@ -91,6 +95,15 @@ def train_classifier(config: dict, run: RunDir, log: Log,
                     config["batch_size"], generator=order)
     test = Batches(X_test, y_test, EVAL_BATCH, shuffle=False)
 
+    engine = config["engine"]
+    if engine != "autograd":
+        reason = fused.unsupported(model, loss, updater)
+        if reason and engine == "fused":
+            raise ConfigError(f"--engine fused cannot train these settings: {reason}; "
+                              "use --engine auto or autograd")
+        engine = "autograd" if reason else "fused"
+    log(f"engine: {engine}" + (f" (the fused step does not apply: {reason})"
+                               if config["engine"] == "auto" and engine == "autograd" else ""))
     optimizer = updater if isinstance(updater, torch.optim.Optimizer) else None
     checkpoint = Checkpointer(run, model, optimizer, {"order": order})
     history = checkpoint.restore()  # [] unless this is a resumed run
@@ -102,7 +115,7 @@ def train_classifier(config: dict, run: RunDir, log: Log,
         run.write_history(history)
 
     history = fit(model, loss, updater, train, epochs=config["epochs"], test=test, log=log,
-                  history=history, on_epoch_end=save)
+                  history=history, on_epoch_end=save, engine=engine)
     run.save_weights(model)
 
     atomic_write(run / "curves.png", plots.png_bytes(plots.curves(history, title)))
@@ -111,4 +124,4 @@ def train_classifier(config: dict, run: RunDir, log: Log,
         predicted = model(X_test[:SHOWN]).argmax(1)
     atomic_write(run / "predictions.png", plots.png_bytes(plots.predictions(
         X_test[:SHOWN], y_test[:SHOWN].tolist(), predicted.tolist(), fashion_mnist.CLASS_NAMES)))
-    return {"device": str(device), "data": str(data.source)}, model
+    return {"device": str(device), "engine": engine, "data": str(data.source)}, model
