@@ -203,3 +203,43 @@ def test_bad_data_files_fail_with_status_1_and_one_line_naming_the_file(
     (line,) = result.stderr.strip().splitlines()
     assert file in line and words in line, line
     assert json.loads((tmp_path / "run" / "summary.json").read_text())["status"] == "failed"
+
+
+@pytest.mark.parametrize(("sig", "engine"), [(signal.SIGINT, "autograd"),
+                                             (signal.SIGTERM, "fused")],
+                         ids=["SIGINT-autograd", "SIGTERM-fused"])
+def test_an_interrupt_saves_the_epoch_in_progress_and_resume_continues_exactly(
+        tmp_path, data, sig, engine):
+    """Ctrl-C or SIGTERM mid-epoch: the step under way finishes, a checkpoint records where the
+    epoch stood (exit 130, status interrupted); the resumed run ends as an uninterrupted one.
+    With dropout (autograd) the masks' random state matters too."""
+    args = [*ARGS, "--batch-size", 16, "--epochs", 3, "--engine", engine,
+            "--dropout", 0.3 if engine == "autograd" else 0.0, "--data-dir", data]
+    reference = tmp_path / "reference"
+    done = cli(*args, "--out", reference)
+    assert done.returncode == 0, done.stderr
+
+    out = tmp_path / "interrupted"
+    proc = subprocess.Popen([sys.executable, "-m", "shallowlab", *map(str, args), "--out", out],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    for line in proc.stdout:  # the first epoch is done: the second one is under way
+        if line.startswith("epoch 1/3"):
+            break
+    time.sleep(0.1)
+    proc.send_signal(sig)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "shallowlab: interrupted" in stderr
+    assert "interrupted: checkpoint at epoch 2, step " in stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "interrupted" and summary["epochs"] == 1
+    partial = torch.load(out / "checkpoint.pt", weights_only=True)["partial"]
+    assert partial["epoch"] == 2 and 0 < partial["step"] < 375  # 6000 / 16 steps an epoch
+
+    resumed = cli("run", "--resume", out)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming in epoch 2 after step {partial['step']}" in resumed.stdout
+    assert _history(out) == _history(reference)
+    ours, theirs = load_file(out / "model.safetensors"), load_file(reference / "model.safetensors")
+    assert all(torch.equal(ours[k], theirs[k]) for k in theirs)  # bit for bit

@@ -173,28 +173,39 @@ class Checkpointer:
     """Saves and restores everything a training run needs to continue exactly.
 
     The checkpoint holds the model's and optimizer's state, the history so far and every
-    random state (see :func:`rng_states`). It is written atomically after each epoch and read
-    with ``torch.load(weights_only=True)``, which unpickles tensors and plain data only.
+    random state (see :func:`rng_states`). It is written atomically after each epoch, and on
+    an interrupt in the middle of one with ``partial``: where in the epoch the run stopped and
+    its running sums, with the data-order generator's state from the start of that epoch so
+    the same order can be drawn again. It is read with ``torch.load(weights_only=True)``,
+    which unpickles tensors and plain data only.
     """
 
     def __init__(self, run: RunDir, model, optimizer: torch.optim.Optimizer | None,
                  generators: dict[str, torch.Generator]) -> None:
         self.run, self.model, self.optimizer, self.generators = run, model, optimizer, generators
 
-    def save(self, history: list[dict]) -> None:
-        state = {"format": CHECKPOINT_FORMAT, "history": history,
+    def save(self, history: list[dict], partial: dict | None = None,
+             generator_states: dict[str, torch.Tensor] | None = None) -> None:
+        """``generator_states`` replaces the named generators' current states in the file."""
+        rng = rng_states(self.generators)
+        rng.update({f"gen:{name}": s for name, s in (generator_states or {}).items()})
+        state = {"format": CHECKPOINT_FORMAT, "history": history, "partial": partial,
                  "model": {k: v.detach() for k, v in self.model.state_dict().items()},
                  "optimizer": self.optimizer.state_dict() if self.optimizer else None,
-                 "rng": rng_states(self.generators)}
+                 "rng": rng}
         buf = io.BytesIO()
         torch.save(state, buf)
         atomic_write(self.run / CHECKPOINT, buf.getvalue())
 
-    def restore(self) -> list[dict]:
-        """Load the checkpoint into the model, optimizer and generators; its history, or []."""
+    def restore(self) -> tuple[list[dict], dict | None]:
+        """Load the checkpoint into the model, optimizer and generators.
+
+        Returns its history and its ``partial`` epoch (None when it was saved at an epoch's
+        end); ``([], None)`` when there is no checkpoint.
+        """
         path = self.run / CHECKPOINT
         if not path.exists():
-            return []
+            return [], None
         try:
             state = torch.load(path, weights_only=True, map_location="cpu")
         except Exception as e:  # a damaged file, or one with code in it: refuse either way
@@ -218,4 +229,4 @@ class Checkpointer:
         if self.optimizer is not None and state["optimizer"] is not None:
             self.optimizer.load_state_dict(state["optimizer"])
         set_rng_states(state["rng"], self.generators)
-        return state["history"]
+        return state["history"], state.get("partial")

@@ -8,8 +8,12 @@ never waits on the host between batches.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import math
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable
 
@@ -121,6 +125,8 @@ def fit(
     progress: bool | None = None,
     log: Callable[[str], None] = print,
     engine: str = "auto",
+    on_interrupt: Callable[[list[dict], dict], None] | None = None,
+    resume: dict | None = None,
 ) -> list[dict]:
     """Train ``model`` for ``epochs`` passes over ``train``; returns the history.
 
@@ -147,77 +153,127 @@ def fit(
         on_epoch_end: called with the history after each epoch (to save, plot, checkpoint).
         progress: a tqdm bar per epoch when True, one plain line per epoch when False;
             None picks the bar when stderr is a terminal.
+        on_interrupt: given, a Ctrl-C or SIGTERM during training (in the main thread) lets
+            the step under way finish, then calls ``on_interrupt(history, partial)`` and raises
+            ``KeyboardInterrupt``; a second signal stops at once. ``partial`` is where the
+            epoch stood: ``epoch``, ``step`` (steps done), ``loss_sum``, ``hits``, ``n`` and
+            ``seconds``, enough to save a checkpoint and continue there.
+        resume: such a ``partial``: its epoch continues after its first ``step`` batches
+            (``train`` must yield the same order again), from its sums.
     """
     history = list(history or [])
     first = None  # the run's first batch loss, the yardstick for BLOWUP
     step_ = training_step(model, loss_fn, updater, engine)
     bar = sys.stderr.isatty() if progress is None else progress
-    for epoch in range(len(history) + 1, epochs + 1):
-        start = time.perf_counter()
-        model.train()
-        loss_sum = hits = 0
-        n = 0
-        pbar = _bar(len(train) if hasattr(train, "__len__") else None, f"epoch {epoch}/{epochs}") \
-            if bar else None
-        shown = start
-        last = bad = None
-        for step, (X, y) in enumerate(train, 1):
-            out, loss = step_.forward(X, y)
-            if loss.numel() != len(y):
-                raise ValueError(f"loss_fn must return one loss per example ({len(y)}), got shape "
-                                 f"{tuple(loss.shape)}; use reduction='none'")
-            batch_loss = loss.detach().sum()
-            if reads_are_free(X.device):  # sum on the host, check now
-                batch_loss = batch_loss.item()
-                mean = batch_loss / len(y)
-                if first is None:
-                    first = abs(mean)
-                if not (math.isfinite(mean) and abs(mean) <= BLOWUP * first + 1e-12):
-                    raise DivergedError(epoch, step, mean, first, last)
-            else:  # on an accelerator: a flag on the device, read every CHECK_EVERY steps
-                mean = batch_loss / len(y)
-                if first is None:
-                    first = mean.abs().item()
-                ok = torch.isfinite(mean) & (mean.abs() <= BLOWUP * first + 1e-12)
-                bad = ~ok if bad is None else bad | ~ok
-                if step % CHECK_EVERY == 0 and bad:
-                    raise DivergedError(epoch, step, mean.item(), first,
-                                        last.item() if last is not None else None)
-            last = mean
-            step_.update()
-            loss_sum = loss_sum + batch_loss  # on the device unless on the CPU: no host sync
-            if metric is not None:
-                with torch.no_grad():
-                    hit = metric(out, y)
-                hits = hits + (hit.item() if reads_are_free(X.device) else hit)
-            n += len(y)
+    with _deferred_signals(on_interrupt is not None) as stop:
+        for epoch in range(len(history) + 1, epochs + 1):
+            start = time.perf_counter()
+            model.train()
+            loss_sum = hits = n = done = 0
+            if resume is not None and resume["epoch"] == epoch:  # continue inside this epoch
+                done, n = resume["step"], resume["n"]
+                loss_sum, hits = resume["loss_sum"], resume["hits"]
+                start -= resume["seconds"]
+            pbar = _bar(len(train) if hasattr(train, "__len__") else None,
+                        f"epoch {epoch}/{epochs}") if bar else None
+            if pbar is not None and done:
+                pbar.update(done)
+            shown = start
+            last = bad = None
+            for step, (X, y) in enumerate(itertools.islice(train, done, None), done + 1):
+                out, loss = step_.forward(X, y)
+                if loss.numel() != len(y):
+                    raise ValueError(f"loss_fn must return one loss per example ({len(y)}), "
+                                     f"got shape {tuple(loss.shape)}; use reduction='none'")
+                batch_loss = loss.detach().sum()
+                if reads_are_free(X.device):  # sum on the host, check now
+                    batch_loss = batch_loss.item()
+                    mean = batch_loss / len(y)
+                    if first is None:
+                        first = abs(mean)
+                    if not (math.isfinite(mean) and abs(mean) <= BLOWUP * first + 1e-12):
+                        raise DivergedError(epoch, step, mean, first, last)
+                else:  # on an accelerator: a flag on the device, read every CHECK_EVERY steps
+                    mean = batch_loss / len(y)
+                    if first is None:
+                        first = mean.abs().item()
+                    ok = torch.isfinite(mean) & (mean.abs() <= BLOWUP * first + 1e-12)
+                    bad = ~ok if bad is None else bad | ~ok
+                    if step % CHECK_EVERY == 0 and bad:
+                        raise DivergedError(epoch, step, mean.item(), first,
+                                            last.item() if last is not None else None)
+                last = mean
+                step_.update()
+                loss_sum = loss_sum + batch_loss  # a tensor off the CPU: no host sync
+                if metric is not None:
+                    with torch.no_grad():
+                        hit = metric(out, y)
+                    hits = hits + (hit.item() if reads_are_free(X.device) else hit)
+                n += len(y)
+                if stop.requested:  # a signal: save where the epoch stands, then stop
+                    if bad is not None and bad:
+                        raise DivergedError(epoch, step, last.item(), first, None)
+                    on_interrupt(history, {"epoch": epoch, "step": step, "loss_sum": loss_sum,
+                                           "hits": hits, "n": n,
+                                           "seconds": time.perf_counter() - start})
+                    raise KeyboardInterrupt
+                if pbar is not None:
+                    pbar.update()
+                    if time.perf_counter() - shown > 0.5:  # a host read, twice a second at most
+                        shown = time.perf_counter()
+                        shown_acc = {"acc": f"{float(hits) / n:.3f}"} if metric is not None \
+                            else {}
+                        pbar.set_postfix(loss=f"{float(loss_sum) / n:.4g}", **shown_acc,
+                                         refresh=False)
+            if n == 0:
+                raise ValueError("fit() got an empty training set")
+            if bad is not None and bad:  # an accelerator's last steps, not yet checked
+                raise DivergedError(epoch, step, last.item(), first, None)
+            record = {"epoch": epoch, "train_loss": float(loss_sum) / n,
+                      "train_acc": float(hits) / n if metric is not None else None,
+                      "test_loss": None, "test_acc": None}
+            if test is not None:
+                record["test_loss"], record["test_acc"] = evaluate(model, loss_fn, test, metric)
+            record["seconds"] = time.perf_counter() - start
+            history.append(record)
+            line = format_record(record, epochs)
             if pbar is not None:
-                pbar.update()
-                if time.perf_counter() - shown > 0.5:  # a host read, twice a second at most
-                    shown = time.perf_counter()
-                    shown_acc = {"acc": f"{float(hits) / n:.3f}"} if metric is not None else {}
-                    pbar.set_postfix(loss=f"{float(loss_sum) / n:.4g}", **shown_acc,
-                                     refresh=False)
-        if n == 0:
-            raise ValueError("fit() got an empty training set")
-        if bad is not None and bad:  # an accelerator's last steps, not yet checked
-            raise DivergedError(epoch, step, last.item(), first, None)
-        record = {"epoch": epoch, "train_loss": float(loss_sum) / n,
-                  "train_acc": float(hits) / n if metric is not None else None,
-                  "test_loss": None, "test_acc": None}
-        if test is not None:
-            record["test_loss"], record["test_acc"] = evaluate(model, loss_fn, test, metric)
-        record["seconds"] = time.perf_counter() - start
-        history.append(record)
-        line = format_record(record, epochs)
-        if pbar is not None:
-            pbar.set_postfix_str(line.split("  ", 1)[1], refresh=True)
-            pbar.close()
-        else:
-            log(line)
-        if on_epoch_end is not None:
-            on_epoch_end(history)
+                pbar.set_postfix_str(line.split("  ", 1)[1], refresh=True)
+                pbar.close()
+            else:
+                log(line)
+            if on_epoch_end is not None:
+                on_epoch_end(history)
+            if stop.requested:  # a signal after the epoch's last step: its end is saved
+                raise KeyboardInterrupt
     return history
+
+
+class _Stop:
+    requested = False
+
+
+@contextlib.contextmanager
+def _deferred_signals(enabled: bool):
+    """While active (and ``enabled``, in the main thread), SIGINT and SIGTERM only set
+    ``requested``; a second one raises ``KeyboardInterrupt`` at once. The previous handlers
+    are back on exit."""
+    stop = _Stop()
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handler(signum, frame):
+        if stop.requested:
+            raise KeyboardInterrupt
+        stop.requested = True
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def reads_are_free(device: torch.device) -> bool:

@@ -32,6 +32,7 @@ class Batches:
         self.X, self.y = X, y
         self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
         self.generator = generator
+        self.pass_state: torch.Tensor | None = None  # the state the last order was drawn from
 
     def __len__(self) -> int:
         n, b = len(self.X), self.batch_size
@@ -40,7 +41,9 @@ class Batches:
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         n = len(self.X)
         if self.shuffle:
-            # Drawn on the CPU generator, then moved: the same order on every device.
+            # Drawn on the CPU generator, then moved: the same order on every device. Setting
+            # the generator back to pass_state draws this pass's order again (to resume in it).
+            self.pass_state = self.generator.get_state() if self.generator is not None else None
             order = torch.randperm(n, generator=self.generator).to(self.X.device)
         for i in range(len(self)):
             lo, hi = i * self.batch_size, min((i + 1) * self.batch_size, n)

@@ -106,16 +106,26 @@ def train_classifier(config: dict, run: RunDir, log: Log,
                                if config["engine"] == "auto" and engine == "autograd" else ""))
     optimizer = updater if isinstance(updater, torch.optim.Optimizer) else None
     checkpoint = Checkpointer(run, model, optimizer, {"order": order})
-    history = checkpoint.restore()  # [] unless this is a resumed run
-    if history:
+    history, partial = checkpoint.restore()  # [], None unless this is a resumed run
+    if partial:
+        log(f"resuming in epoch {partial['epoch']} after step {partial['step']} from "
+            f"{run / CHECKPOINT}")
+    elif history:
         log(f"resuming after epoch {len(history)} from {run / CHECKPOINT}")
 
     def save(history: list[dict]) -> None:
         checkpoint.save(history)  # first: a history.json never runs ahead of the checkpoint
         run.write_history(history)
 
+    def save_interrupted(history: list[dict], partial: dict) -> None:
+        # the order generator as it was when this epoch's order was drawn, to draw it again
+        checkpoint.save(history, partial, {"order": train.pass_state})
+        log(f"interrupted: checkpoint at epoch {partial['epoch']}, step {partial['step']}; "
+            f"continue with --resume {run.path}")
+
     history = fit(model, loss, updater, train, epochs=config["epochs"], test=test, log=log,
-                  history=history, on_epoch_end=save, engine=engine)
+                  history=history, on_epoch_end=save, engine=engine,
+                  on_interrupt=save_interrupted, resume=partial)
     run.save_weights(model)
 
     atomic_write(run / "curves.png", plots.png_bytes(plots.curves(history, title)))
