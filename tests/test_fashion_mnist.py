@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import os
 import re
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -260,7 +263,7 @@ def test_download_goes_into_the_given_data_dir(tmp_path, mirror):
     assert fm.load(target, allow_download=False).train_images.shape == (600, 28, 28)
 
 
-def test_the_shallowlab_mirror_setting_is_tried_first(tmp_path, mirror, monkeypatch):
+def test_the_shallowlab_mirror_setting_replaces_the_mirrors(tmp_path, mirror, monkeypatch):
     monkeypatch.setenv("SHALLOWLAB_MIRROR", mirror.url)
     assert fm.download(tmp_path / "dest") == []
     assert len(mirror.requested) == 4
@@ -473,3 +476,23 @@ def test_the_real_dataset_loads_whole(real_data):
     assert torch.bincount(data.test_labels).tolist() == [1000] * 10
     assert len(fm.CLASS_NAMES) == 10
     assert 0 < data.train_images.float().mean() < 255  # not blank
+
+
+def test_the_cli_reports_an_md5_mismatch_in_one_line_and_keeps_nothing(tmp_path):
+    """``shallowlab data --download`` from a mirror whose files are not the published ones
+    (toy files): exit 1, one line naming the URL and both MD5s, no file under a real name."""
+    served = write_fashion(tmp_path / "mirror")
+    dest = tmp_path / "dest"
+    with http_server(served) as server:
+        result = subprocess.run(
+            [sys.executable, "-m", "shallowlab", "data", "--download", "--data-dir", str(dest)],
+            capture_output=True, text=True, timeout=120,
+            env={**os.environ, "SHALLOWLAB_MIRROR": server.url})
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    url = f"{server.url}train-images-idx3-ubyte.gz"
+    assert line.startswith(f"shallowlab: error: downloading Fashion-MNIST into {dest} failed: ")
+    assert (f"{url}: MD5 {md5_of(served / 'train-images-idx3-ubyte.gz')} does not match the "
+            f"published {fm.FILES['train-images-idx3-ubyte']}") in line
+    assert list(dest.iterdir()) == []
+    assert server.requested == ["/train-images-idx3-ubyte.gz"]  # it stops at the first bad file

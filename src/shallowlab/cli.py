@@ -75,6 +75,9 @@ def build_parser(experiment_names: list[str]) -> argparse.ArgumentParser:
     data = sub.add_parser("data", help="find, verify (and if need be download) Fashion-MNIST")
     data.add_argument("--data-dir", help="look here first, and download here if needed")
     data.add_argument("--no-download", action="store_true", help="only look, never download")
+    data.add_argument("--download", action="store_true",
+                      help="download into --data-dir (or the cache) even if a copy exists "
+                      "elsewhere; every file is checked against its published MD5")
     return parser
 
 
@@ -191,7 +194,10 @@ def _resumed(args: argparse.Namespace, experiments: dict):
 def _data(args: argparse.Namespace) -> int:
     from shallowlab.data import fashion_mnist
 
-    data = fashion_mnist.load(args.data_dir, allow_download=not args.no_download)
+    if args.download and args.no_download:
+        raise ConfigError("--download and --no-download contradict each other; give one")
+    folder = fashion_mnist.fetch(args.data_dir) if args.download else args.data_dir
+    data = fashion_mnist.load(folder, allow_download=not args.no_download)
     print(f"Fashion-MNIST: {len(data.train_images)} training and {len(data.test_images)} test "
           f"images, verified, in {data.source}")
     return EXIT_OK

@@ -6,8 +6,8 @@ Where the files are looked for, in order:
 2. the user cache, ``$XDG_CACHE_HOME/shallowlab/fashion-mnist`` (``~/.cache/...`` by default);
 3. ``/usr/share/datasets/fashion-mnist``, where Debian's and Ubuntu's package
    ``dataset-fashion-mnist`` installs them;
-4. a download from the dataset's mirror (``SHALLOWLAB_MIRROR`` first, if set) into the folder of
-   step 1, or else the cache, each file checked against its published MD5.
+4. a download from the dataset's mirror (or from ``SHALLOWLAB_MIRROR`` instead, if set) into
+   the folder of step 1, or else the cache, each file checked against its published MD5.
 
 A folder counts when it holds all four files, gzip-compressed or not, directly or under
 ``FashionMNIST/raw`` (the layout torchvision and the book's ``../data`` use).
@@ -95,7 +95,7 @@ def download(dest: Path, mirrors: tuple[str, ...] | None = None, timeout: float 
     """
     if mirrors is None:
         env = os.environ.get("SHALLOWLAB_MIRROR")
-        mirrors = ((env,) if env else ()) + MIRRORS
+        mirrors = (env,) if env else MIRRORS
     if not mirrors:
         return ["no mirror to download from"]
     try:
@@ -170,6 +170,21 @@ def locate(
             return _files_in(target)
         tried.append(f"download into {target}: " + "; ".join(failures))
     raise DataError("Fashion-MNIST not found; tried " + ", ".join(tried) + "; " + FIX)
+
+
+def fetch(data_dir: str | os.PathLike | None = None,
+          mirrors: tuple[str, ...] | None = None) -> Path:
+    """Download the files into ``data_dir`` (else ``SHALLOWLAB_DATA``, else the cache) even
+    when a copy exists elsewhere, each checked against its MD5; returns the folder.
+
+    Files already there with the right MD5 are kept. A DataError says what failed.
+    """
+    target = Path(data_dir or os.environ.get("SHALLOWLAB_DATA") or cache_dir()).expanduser()
+    failures = download(target, mirrors)
+    if failures:
+        raise DataError(f"downloading Fashion-MNIST into {target} failed: "
+                        + "; ".join(failures) + "; nothing was kept under the files' names")
+    return target
 
 
 def load(data_dir: str | os.PathLike | None = None, *, allow_download: bool = True) -> FashionMNIST:
