@@ -126,3 +126,16 @@ def test_a_diverging_fused_run_stops_with_the_step(monkeypatch, free_reads):
     error = caught.value
     assert error.epoch == 1 and error.step <= (10 if free_reads else 60)
     assert not math.isfinite(error.loss) or error.loss > 1e3
+
+
+def test_the_compiled_engine_trains_as_autograd_does():
+    """torch.compile of the model (on the CPU here; CUDA graphs on a GPU): the same history."""
+    histories = {}
+    for engine in ("autograd", "compiled"):
+        (model, opt), _ = _pair("mlp", "sgd")
+        histories[engine] = fit(model, CE, opt,
+                                _toy(300, 1, generator=torch.Generator().manual_seed(0)),
+                                epochs=2, progress=False, log=lambda s: None, engine=engine)
+    for a, c in zip(histories["autograd"], histories["compiled"], strict=True):
+        assert c["train_loss"] == pytest.approx(a["train_loss"], rel=1e-4)
+        assert c["train_acc"] == pytest.approx(a["train_acc"], abs=1e-3)

@@ -65,7 +65,8 @@ def build_parser(experiment_names: list[str]) -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int)
     run.add_argument("--device", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:1, mps")
     run.add_argument("--engine", help="how a training step is computed: auto (the fused step "
-                     "wherever it applies), autograd (the book's), fused")
+                     "wherever it applies), autograd (the book's), fused, or compiled "
+                     "(torch.compile; CUDA graphs on a GPU)")
     run.add_argument("--threads", type=int, metavar="N",
                      help="CPU threads for torch (default: torch's choice, one per core)")
     run.add_argument("--data-dir", help="folder with the Fashion-MNIST files "

@@ -32,7 +32,7 @@ LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Metric = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Updater = torch.optim.Optimizer | Callable[[int], None]
 Model = nn.Module  # or anything callable with parameters(), train() and eval(), as scratch's
-ENGINES = ("auto", "autograd", "fused")
+ENGINES = ("auto", "autograd", "fused", "compiled")
 
 
 class AutogradStep:
@@ -70,10 +70,17 @@ def training_step(model: Model, loss_fn: LossFn, updater: Updater, engine: str =
     ``auto`` takes the fused step wherever it applies (an MLP or softmax regression with
     cross-entropy and SGD; see :func:`shallowlab.fused.unsupported`), autograd elsewhere;
     ``fused`` insists on it (``ValueError`` with the reason when it does not apply).
+    ``compiled`` is autograd through ``torch.compile(model)``, with CUDA graphs
+    (``mode="reduce-overhead"``) on a GPU: it costs seconds to compile, then pays where
+    launching many small kernels is the bottleneck. On a small CPU it has not paid here.
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose from {ENGINES}")
-    if engine != "autograd":
+    if engine == "compiled":
+        on_gpu = any(p.device.type == "cuda" for p in model.parameters())
+        compiled = torch.compile(model, mode="reduce-overhead" if on_gpu else None)
+        return AutogradStep(compiled, loss_fn, updater)
+    if engine in ("auto", "fused"):
         reason = fused.unsupported(model, loss_fn, updater)
         if reason is None:
             return fused.FusedStep(model, loss_fn, updater)

@@ -70,7 +70,7 @@ CHOICES = {
     "impl": ("scratch", "concise"),
     "activation": ("relu", "sigmoid", "tanh"),
     "init": ("normal", "xavier", "he", "zeros"),
-    "engine": ("auto", "autograd", "fused"),
+    "engine": ("auto", "autograd", "fused", "compiled"),
 }
 
 

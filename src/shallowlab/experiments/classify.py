@@ -96,7 +96,7 @@ def train_classifier(config: dict, run: RunDir, log: Log,
     test = Batches(X_test, y_test, EVAL_BATCH, shuffle=False)
 
     engine = config["engine"]
-    if engine != "autograd":
+    if engine in ("auto", "fused"):
         reason = fused.unsupported(model, loss, updater)
         if reason and engine == "fused":
             raise ConfigError(f"--engine fused cannot train these settings: {reason}; "
