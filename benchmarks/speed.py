@@ -36,6 +36,7 @@ Exit status 1, with a one-line message, when the Fashion-MNIST files are not ins
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -60,6 +61,8 @@ from shallowlab.experiments.classify import EVAL_BATCH, to_float
 from shallowlab.train import evaluate, fit
 
 BATCH, LR, STD, SEED = 256, 0.1, 0.01, 0
+TARGET_X_LIMIT = {"mlp": 1.3, "softmax": 3.0}  # epoch / roofline, epoch / memory limit
+TARGET_X_BOOK = 15.0  # book epoch / shallowlab epoch
 MODELS = {  # the book's nets, written as d2l writes them; the same as shallowlab.nets'
     "softmax": lambda: nn.Sequential(nn.Flatten(), nn.Linear(784, 10)),
     "mlp": lambda: nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(),
@@ -75,7 +78,7 @@ def initialised(model: nn.Module) -> nn.Module:
 
 # --- the two pipelines: each returns (train one epoch, test accuracy) -----------------------
 
-def shallowlab_pipeline(name: str, ds):
+def shallowlab_pipeline(name: str, ds, engine: str = "auto"):
     cpu = torch.device("cpu")
     X, y = to_float(ds.train_images, cpu), ds.train_labels
     test = Batches(to_float(ds.test_images, cpu), ds.test_labels, EVAL_BATCH, shuffle=False)
@@ -85,7 +88,8 @@ def shallowlab_pipeline(name: str, ds):
     optimizer = torch.optim.SGD(model.parameters(), lr=LR)
 
     def epoch() -> None:
-        fit(model, loss, optimizer, train, epochs=1, progress=False, log=lambda s: None)
+        fit(model, loss, optimizer, train, epochs=1, progress=False, log=lambda s: None,
+            engine=engine)
 
     return epoch, lambda: evaluate(model, loss, test)[1]
 
@@ -167,7 +171,92 @@ def book_pipeline(name: str, ds):
             lambda: evaluate_accuracy(net, test_iter))
 
 
-PIPELINES = {"shallowlab": shallowlab_pipeline, "book": book_pipeline}
+def sklearn_pipeline(name: str, ds):
+    """scikit-learn's ``MLPClassifier``: the same layers, batch, learning rate and plain SGD.
+
+    ``partial_fit`` is one shuffled pass over the data; float32 in, float32 weights. Its own
+    initialisation (Glorot), as a user of it gets.
+    """
+    from sklearn.neural_network import MLPClassifier
+
+    hidden = {"softmax": (), "mlp": (256,)}[name]
+    X = ds.train_images.reshape(len(ds.train_images), -1).numpy().astype(np.float32) / 255
+    y = ds.train_labels.numpy()
+    X_test = ds.test_images.reshape(len(ds.test_images), -1).numpy().astype(np.float32) / 255
+    model = MLPClassifier(hidden_layer_sizes=hidden, activation="relu", solver="sgd",
+                          batch_size=BATCH, learning_rate_init=LR, momentum=0.0, alpha=0.0,
+                          shuffle=True, random_state=SEED)
+    classes = np.arange(10)
+    return (lambda: model.partial_fit(X, y, classes=classes),
+            lambda: float((model.predict(X_test) == ds.test_labels.numpy()).mean()))
+
+
+def shallowlab_autograd_pipeline(name: str, ds):
+    return shallowlab_pipeline(name, ds, engine="autograd")
+
+
+PIPELINES = {"shallowlab": shallowlab_pipeline, "autograd": shallowlab_autograd_pipeline,
+             "book": book_pipeline, "sklearn": sklearn_pipeline}
+WIDTHS = {"softmax": (784, 10), "mlp": (784, 256, 10)}
+
+
+# --- the hardware's limits, measured at the epoch's own shapes --------------------------------
+
+def _seconds_per_call(f, calls: int = 10, blocks: int = 5) -> float:
+    """Median over ``blocks`` of the mean time of ``calls`` back-to-back calls, after a warm-up."""
+    for _ in range(3):
+        f()
+    times = []
+    for _ in range(blocks):
+        start = time.perf_counter()
+        for _ in range(calls):
+            f()
+        times.append((time.perf_counter() - start) / calls)
+    return statistics.median(times)
+
+
+def products(widths: tuple[int, ...], B: int) -> list[tuple[int, object]]:
+    """The matrix products of one SGD step on a batch of B: ``(flops, call)`` each.
+
+    Per layer k (``n_in -> n_out``): forward ``addmm(b, A, W^T)``, 2 B n_in n_out flops;
+    backward ``dW = G^T A``, the same; and ``dA = G W`` for every layer but the first (the
+    input needs no gradient). Elementwise work (bias, relu, softmax, the update) is not counted.
+    """
+    g = torch.Generator().manual_seed(0)
+    calls = []
+    for k, (n_in, n_out) in enumerate(zip(widths, widths[1:])):
+        A, W = torch.rand(B, n_in, generator=g), torch.rand(n_out, n_in, generator=g)
+        b, G = torch.rand(n_out, generator=g), torch.rand(B, n_out, generator=g)
+        flops = 2 * B * n_in * n_out
+        calls += [(flops, lambda A=A, W=W, b=b: torch.addmm(b, A, W.t())),
+                  (flops, lambda A=A, G=G: G.t() @ A)]
+        if k > 0:
+            calls.append((flops, lambda G=G, W=W: G @ W))
+    return calls
+
+
+def roofline(widths: tuple[int, ...], n: int, batch: int) -> dict:
+    """The epoch's counted matrix-product flops over the throughput measured at its shapes."""
+    sizes = [batch] * (n // batch) + ([n % batch] if n % batch else [])
+    per_batch = {}
+    for B in set(sizes):
+        timed_calls = [(flops, _seconds_per_call(call)) for flops, call in products(widths, B)]
+        per_batch[B] = (sum(f for f, _ in timed_calls), sum(t for _, t in timed_calls))
+    flops = sum(per_batch[B][0] for B in sizes)
+    seconds = sum(per_batch[B][1] for B in sizes)
+    return {"flops": flops, "seconds": seconds, "gflops_per_s": flops / seconds / 1e9}
+
+
+def memory_limit(nbytes: int, buffer_bytes: int = 1 << 30) -> dict:
+    """The bytes an epoch must read over the read bandwidth measured by summing a 1 GiB buffer.
+
+    1 GiB is larger than the caches, so the bandwidth is main memory's.
+    """
+    buf = torch.ones(buffer_bytes // 4)
+    seconds = _seconds_per_call(buf.sum, calls=1)
+    del buf
+    bandwidth = buffer_bytes / seconds
+    return {"bytes": nbytes, "seconds": nbytes / bandwidth, "gb_per_s": bandwidth / 1e9}
 
 
 def timed(f) -> tuple[float, object]:
@@ -176,14 +265,28 @@ def timed(f) -> tuple[float, object]:
     return time.perf_counter() - start, result
 
 
-def bench(name: str, ds, epochs: int) -> list[dict]:
-    """Both pipelines on one model, their epochs interleaved so both see the same machine."""
-    pipes = {p: make(name, ds) for p, make in PIPELINES.items()}
+def bench(name: str, ds, epochs: int, pipelines: list[str]) -> tuple[list[dict], dict]:
+    """The pipelines on one model, their epochs interleaved with each other and with the
+    measurement of the hardware's limit, so that all see the same machine."""
+    pipes = {p: PIPELINES[p](name, ds) for p in pipelines}
     seconds = {p: [] for p in pipes}
+    limits = []
+    n = len(ds.train_images)
     for i in range(epochs):
         for p, (epoch, _) in pipes.items():
             print(f"{name} {p} epoch {i + 1}/{epochs}", file=sys.stderr, flush=True)
             seconds[p].append(timed(epoch)[0])
+        if name == "mlp":
+            limits.append(roofline(WIDTHS[name], n, BATCH))
+        else:  # the float32 images and the int64 labels, once each
+            limits.append(memory_limit(n * 784 * 4 + n * 8))
+    limit = dict(limits[0])
+    limit["seconds"] = statistics.median(x["seconds"] for x in limits[1:])
+    for key in ("gflops_per_s", "gb_per_s"):
+        if key in limit:
+            limit[key] = statistics.median(x[key] for x in limits[1:])
+    limit["kind"] = "roofline" if name == "mlp" else "memory limit"
+    limit["all_seconds"] = [x["seconds"] for x in limits]
     rows = []
     for p, (_, test_acc) in pipes.items():
         eval_seconds, acc = timed(test_acc)
@@ -192,7 +295,7 @@ def bench(name: str, ds, epochs: int) -> list[dict]:
                      "median_epoch_seconds": statistics.median(seconds[p][1:]),
                      "best_epoch_seconds": min(seconds[p][1:]),
                      "eval_seconds": eval_seconds, "test_acc": acc})
-    return rows
+    return rows, limit
 
 
 class OtherLoad:
@@ -246,6 +349,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None,
                         help="torch intra-op threads of this process (default: torch's choice)")
     parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
+    parser.add_argument("--pipelines", nargs="+", choices=list(PIPELINES),
+                        default=list(PIPELINES), help="default: all (sklearn where installed)")
     parser.add_argument("--json", default=str(Path(__file__).with_name("results.json")),
                         help="where to write the JSON (default %(default)s; '-' for stdout)")
     args = parser.parse_args(argv)
@@ -253,6 +358,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--epochs must be at least 2: one warm-up and one timed")
     if args.threads is not None:
         torch.set_num_threads(args.threads)  # the book's workers use 1 thread each regardless
+    pipelines = list(args.pipelines)
+    if "sklearn" in pipelines and importlib.util.find_spec("sklearn") is None:
+        print("speed.py: scikit-learn is not installed; its row is left out", file=sys.stderr)
+        pipelines.remove("sklearn")
+    if "shallowlab" not in pipelines:
+        parser.error("--pipelines must include shallowlab, the yardstick of the ratios")
     try:
         ds = fashion_mnist.load(allow_download=False)
     except ShallowlabError as e:  # DataError: not there; ConfigError: a bad SHALLOWLAB_DATA
@@ -274,21 +385,51 @@ def main(argv: list[str] | None = None) -> int:
         others = lambda: None  # noqa: E731
         others_before = None
     started = time.perf_counter()
-    rows = [row for name in args.models for row in bench(name, ds, args.epochs)]
-    speedups = {}
+    rows, limits = [], {}
+    for name in args.models:
+        model_rows, limits[name] = bench(name, ds, args.epochs, pipelines)
+        rows += model_rows
     print(f"\nTraining pass per epoch: median (and best) of {args.epochs - 1} epochs after 1 "
-          "warm-up, the two pipelines' epochs interleaved;\neval: once after training, on the "
-          "10000 test images; speed-up: book epoch s / shallowlab epoch s, of the medians.")
-    print(f"{'model':8s} {'pipeline':10s} {'epoch s':>8s} {'(best)':>8s} {'eval s':>7s} "
-          f"{'test acc':>8s} {'speed-up':>8s}")
-    for row in rows:
-        mine = next(r for r in rows if r["model"] == row["model"] and r["pipeline"] == "shallowlab")
-        ratio = row["median_epoch_seconds"] / mine["median_epoch_seconds"]
-        if row["pipeline"] == "book":
-            speedups[row["model"]] = ratio
-        print(f"{row['model']:8s} {row['pipeline']:10s} {row['median_epoch_seconds']:8.3f} "
-              f"{row['best_epoch_seconds']:8.3f} {row['eval_seconds']:7.3f} "
-              f"{row['test_acc']:8.4f} {ratio:7.1f}x")
+          "warm-up, the pipelines' epochs interleaved;\neval: once after training, on the "
+          "10000 test images. x limit: epoch s / the hardware limit (mlp: roofline of its "
+          "matrix\nproducts; softmax: its bytes at memory bandwidth); x faster: the pipeline's "
+          "epoch s / shallowlab's.")
+    print(f"{'model':8s} {'pipeline':11s} {'epoch s':>8s} {'(best)':>8s} {'eval s':>7s} "
+          f"{'test acc':>8s} {'x limit':>8s} {'x faster':>9s}")
+    verdicts = {}
+    for name in args.models:
+        limit = limits[name]
+        print(f"{name:8s} {limit['kind']:11s} {limit['seconds']:8.3f}" + (
+            f"   ({limit['flops'] / 1e9:.1f} GFLOP at {limit['gflops_per_s']:.0f} GFLOP/s)"
+            if name == "mlp" else
+            f"   ({limit['bytes'] / 1e6:.0f} MB at {limit['gb_per_s']:.1f} GB/s)"))
+        ours = next(r for r in rows if r["model"] == name and r["pipeline"] == "shallowlab")
+        for row in (r for r in rows if r["model"] == name):
+            row["x_limit"] = row["median_epoch_seconds"] / limit["seconds"]
+            row["x_slower_than_shallowlab"] = \
+                row["median_epoch_seconds"] / ours["median_epoch_seconds"]
+            print(f"{name:8s} {row['pipeline']:11s} {row['median_epoch_seconds']:8.3f} "
+                  f"{row['best_epoch_seconds']:8.3f} {row['eval_seconds']:7.3f} "
+                  f"{row['test_acc']:8.4f} {row['x_limit']:7.2f}x "
+                  f"{row['x_slower_than_shallowlab']:8.1f}x")
+        book = next((r for r in rows if r["model"] == name and r["pipeline"] == "book"), None)
+        verdicts[name] = {
+            "x_limit": ours["x_limit"], "target_x_limit": TARGET_X_LIMIT[name],
+            "x_limit_met": ours["x_limit"] <= TARGET_X_LIMIT[name],
+            "x_faster_than_book": book["x_slower_than_shallowlab"] if book else None,
+            "target_x_faster_than_book": TARGET_X_BOOK,
+            "x_faster_than_book_met": book["x_slower_than_shallowlab"] >= TARGET_X_BOOK
+            if book else None,
+        }
+    print("targets: " + "; ".join(
+        f"{name} {v['x_limit']:.2f}x {limits[name]['kind']} (<= {v['target_x_limit']}: "
+        f"{'met' if v['x_limit_met'] else 'MISSED'})" + (
+            f", {v['x_faster_than_book']:.1f}x faster than the book (>= {TARGET_X_BOOK}: "
+            f"{'met' if v['x_faster_than_book_met'] else 'MISSED'})"
+            if v["x_faster_than_book"] else "") for name, v in verdicts.items()))
+    gpu = "not measured: no CUDA device on this machine" if not torch.cuda.is_available() else \
+        "not measured by this script: run benchmarks/speed.py on the GPU machine"
+    print(f"GPU: {gpu}")
     others_during = others()
     if others_during is not None:
         noisy = max(others_before or 0, others_during) > 0.1
@@ -299,12 +440,16 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {**machine(), "others_load_before": others_before,
                     "others_load_during": others_during},
         "measured": "training pass per epoch (the book's includes starting its DataLoader "
-                    "workers), median after one warm-up epoch, the two pipelines' epochs "
-                    "interleaved; evaluation timed separately, once, after training",
+                    "workers), median after one warm-up epoch, the pipelines' epochs and the "
+                    "limit's measurement interleaved; evaluation timed separately, once, "
+                    "after training",
         "settings": {"epochs": args.epochs, "batch_size": BATCH, "lr": LR, "init_std": STD,
-                     "seed": SEED, "book_num_workers": get_dataloader_workers()},
+                     "seed": SEED, "book_num_workers": get_dataloader_workers(),
+                     "threads": torch.get_num_threads()},
+        "limits": limits,
         "results": rows,
-        "speedup_book_over_shallowlab": speedups,
+        "targets": verdicts,
+        "gpu": gpu,
         "total_seconds": time.perf_counter() - started,
     }
     text = json.dumps(report, indent=2)
