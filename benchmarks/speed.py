@@ -1,36 +1,49 @@
-"""Training speed of shallowlab against the book's Fashion-MNIST pipeline, side by side.
+"""Training speed of shallowlab against the hardware's limit and other pipelines, side by side.
 
 Run: ``.venv/bin/python benchmarks/speed.py [--epochs N] [--threads N] [--json PATH]``
 
 Two models with the book's settings (batch 256, SGD lr 0.1, cross-entropy with
 ``reduction="none"`` and ``l.mean().backward()``, weights N(0, 0.01), biases 0): softmax regression
-(Flatten + Linear(784, 10)) and the MLP (784-256-10, ReLU), both initialised from one seed. Each is
-trained by two pipelines in this one process on this one machine:
+(Flatten + Linear(784, 10)) and the MLP (784-256-10, ReLU). Each is trained by these pipelines in
+this one process on this one machine:
 
 * ``shallowlab``: ``fashion_mnist.load()``, images converted once with ``to_float``, shuffled
-  ``Batches`` from a seeded generator, ``fit(..., epochs=1)`` called once per epoch.
+  ``Batches`` from a seeded generator, ``fit(..., epochs=1)`` once per epoch, with its default
+  engine (the fused step of ``shallowlab.fused``);
+* ``autograd``: the same with ``engine="autograd"``, the book's step;
 * ``book``: a replica of d2l 0.17's ``load_data_fashion_mnist`` + ``train_epoch_ch3``. A per-item
   ``Dataset`` holds the uint8 images and converts one per ``__getitem__`` as torchvision's
   ``FashionMNIST`` + ``ToTensor`` do (PIL ``Image.fromarray(img, mode="L")``, then a float
   (1, 28, 28) tensor in [0, 1]); ``DataLoader(batch_size=256, shuffle=True, num_workers=4)``
   (the book's ``get_dataloader_workers()``), new workers at every ``iter()`` as in the book;
-  the book's per-batch host reads (``float(l.sum())``, ``accuracy``) into an ``Accumulator``.
+  the book's per-batch host reads (``float(l.sum())``, ``accuracy``) into an ``Accumulator``;
+* ``sklearn``: scikit-learn's ``MLPClassifier`` (same layers, batch, learning rate, plain SGD,
+  float32; its own Glorot initialisation), one ``partial_fit`` per epoch, where installed.
+
+And the hardware's limit, measured between the epochs:
+
+* MLP, the **roofline**: the epoch's matrix products, counted (per batch of B and layer
+  n_in -> n_out: forward ``2 B n_in n_out``, ``dW`` the same, ``dA`` for all but the first
+  layer), each timed on its own at its own shapes (the 234 full batches and the short one);
+  their sum is the time the epoch would take if it were nothing but its products;
+* softmax regression, the **memory limit**: the bytes an epoch must read (the float32 images and
+  int64 labels, once) over the read bandwidth measured by summing a 1 GiB buffer.
 
 What is timed: the **training pass** of an epoch only (for the book that includes starting its
-DataLoader workers, which it does every epoch). The data load (reading the files, and for
-shallowlab the one float conversion) is done once, before, and not timed. The epochs of the two
-pipelines alternate, so both see the same machine; the first epoch of each is a warm-up, and the
-figure reported is the median of the epochs after it. Evaluation on the 10000 test images is timed
-separately, once, after the last epoch, each pipeline with its own evaluator (``evaluate`` over
-4096-image batches; the book's ``evaluate_accuracy`` over its test DataLoader), and its accuracy
-is printed so that no speed is bought with accuracy: both pipelines train the same epochs.
+DataLoader workers, which it does every epoch). The data load is done once, before, and not timed.
+The epochs of the pipelines alternate, so all see the same machine; the first epoch of each is a
+warm-up, and the figure reported is the median of the epochs after it. Evaluation on the 10000
+test images is timed separately, once, after the last epoch, and its accuracy printed so that no
+speed is bought with accuracy: every pipeline trains the same epochs.
 
 Timings are only as good as the machine is quiet: the share of the CPUs that other processes use
 in the second before the run and during it is printed and recorded (noisy above 10%).
 
-Output: a table on stdout, then JSON (the machine, the settings and every epoch time) to
-``--json PATH`` (default ``results.json`` beside this script; ``-`` prints it to stdout).
-Exit status 1, with a one-line message, when the Fashion-MNIST files are not installed.
+Output: a table on stdout with each pipeline's epoch as a multiple of the limit and of
+shallowlab's, and the targets (MLP within 1.3x its roofline, softmax within 3x its memory limit,
+both at least 15x faster than the book); JSON with the machine, the settings, the limits and
+every epoch time to ``--json PATH`` (default ``results.json`` beside this script; ``-`` prints
+it). Exit status 1, with a one-line message, when the Fashion-MNIST files are not installed.
 """
 
 from __future__ import annotations
