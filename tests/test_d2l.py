@@ -359,3 +359,25 @@ def test_a_folder_that_cannot_be_written_is_one_warning(tmp_path, monkeypatch, c
         d2l.plt.close("all")
     err = capsys.readouterr().err
     assert err.count("d2l: cannot write figures to") == 1 and "SHALLOWLAB_FIGURES" in err
+
+
+def test_train_epoch_takes_the_fused_step_for_the_books_concise_nets(monkeypatch):
+    """Section 3.7's net, loss and trainer go through shallowlab.fused; a scratch updater or a
+    mean-reduced loss keep the book's own step."""
+    from shallowlab import fused
+
+    updates = []
+    real_update = fused.FusedStep.update
+    monkeypatch.setattr(fused.FusedStep, "update", lambda self: updates.append(1) or
+                        real_update(self))
+    X, y = _problem()
+    data_iter = d2l.load_array((X, y), 16, is_train=False)
+    net = _net()
+    d2l.train_epoch_ch3(net, data_iter, nn.CrossEntropyLoss(reduction="none"),
+                        torch.optim.SGD(net.parameters(), lr=0.1))
+    assert len(updates) == 4
+    d2l.train_epoch_ch3(net, data_iter, nn.CrossEntropyLoss(),
+                        torch.optim.SGD(net.parameters(), lr=0.1))
+    d2l.train_epoch_ch3(net, data_iter, nn.CrossEntropyLoss(reduction="none"),
+                        lambda batch_size: d2l.sgd(net.parameters(), 0.1, batch_size))
+    assert len(updates) == 4

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from shallowlab import fused
 from shallowlab.d2l._data import get_fashion_mnist_labels
 from shallowlab.d2l._figures import FIGURES, Animator, show_images
 from shallowlab.errors import ShallowlabError
@@ -94,20 +95,28 @@ def train_epoch_ch3(net, train_iter, loss, updater) -> tuple[float, float]:
     step is ``zero_grad(); l.mean().backward(); step()``; any other ``updater`` is called as
     ``updater(batch_size)`` after ``l.sum().backward()``, as the book's ``sgd`` expects. A
     mean-reduced loss counts as its mean times the batch size, so the loss returned is a mean
-    per example either way.
+    per example either way. Where it applies (the book's concise softmax regression and MLP
+    with SGD), the step is :class:`shallowlab.fused.FusedStep`: the same arithmetic, faster.
     """
     if isinstance(net, nn.Module):
         net.train()
+    step = fused.FusedStep(net, loss, updater) \
+        if fused.unsupported(net, loss, updater) is None else None
     device, loss_sum, hits, n = device_of(net), 0, 0, 0
     for X, y in train_iter:
         X, y = _to(device, X, y)
-        y_hat = net(X)
-        l = loss(y_hat, y)
-        if isinstance(updater, torch.optim.Optimizer):
+        if step is not None:
+            y_hat, l = step.forward(X, y)
+            step.update()
+        elif isinstance(updater, torch.optim.Optimizer):
+            y_hat = net(X)
+            l = loss(y_hat, y)
             updater.zero_grad()
             l.mean().backward()
             updater.step()
         else:
+            y_hat = net(X)
+            l = loss(y_hat, y)
             l.sum().backward()
             updater(X.shape[0])
         with torch.no_grad():
