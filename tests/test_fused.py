@@ -139,3 +139,19 @@ def test_the_compiled_engine_trains_as_autograd_does():
     for a, c in zip(histories["autograd"], histories["compiled"], strict=True):
         assert c["train_loss"] == pytest.approx(a["train_loss"], rel=1e-4)
         assert c["train_acc"] == pytest.approx(a["train_acc"], abs=1e-3)
+
+
+def test_the_accelerator_path_keeps_its_sums_on_the_device_and_agrees(monkeypatch):
+    """Where host reads are not free (a GPU; forced here on the CPU) the sums stay tensors and
+    are read once per epoch: the history is the CPU path's."""
+    histories = []
+    for free in (True, False):
+        monkeypatch.setattr(shallowlab.train, "reads_are_free", lambda device, free=free: free)
+        (model, opt), _ = _pair("mlp", "sgd")
+        histories.append(fit(model, CE, opt,
+                             _toy(300, 1, generator=torch.Generator().manual_seed(0)),
+                             epochs=2, test=_toy(100, 2, shuffle=False), progress=False,
+                             log=lambda s: None))
+    for cpu, accelerator in zip(*histories, strict=True):
+        for key in ("train_loss", "train_acc", "test_loss", "test_acc"):
+            assert accelerator[key] == pytest.approx(cpu[key], rel=1e-5), key
