@@ -11,7 +11,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "shallowlab"
 LAYERS = [
     {"shallowlab", "shallowlab.errors"},
     {"shallowlab.data", "shallowlab.scratch", "shallowlab.nets", "shallowlab.fused",
-     "shallowlab.metrics", "shallowlab.timing"},
+     "shallowlab.metrics", "shallowlab.timing", "shallowlab.schedules"},
     {"shallowlab.train"},
     {"shallowlab.runs", "shallowlab.plots"},
     {"shallowlab.experiments"},

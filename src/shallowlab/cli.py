@@ -49,6 +49,9 @@ def build_parser(experiment_names: list[str]) -> argparse.ArgumentParser:
     run.add_argument("--resume", metavar="RUN_DIR",
                      help="continue the run in RUN_DIR from its last checkpoint (--epochs may "
                      "raise its epoch count; nothing else can change)")
+    run.add_argument("--fast", action="store_true", default=None,
+                     help="mlp: the fast recipe (0.90 test accuracy in under a minute on a "
+                     "small CPU) in place of the book's settings; explicit flags still win")
     run.add_argument("--impl", help="scratch (tensors and autograd only) or concise (torch.nn)")
     run.add_argument("--epochs", type=int)
     run.add_argument("--lr", type=float, help="learning rate")
@@ -212,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "list":
             for name, experiment in EXPERIMENTS.items():
-                print(f"{name:16}{experiment.title}")
+                presets = "".join(f"  (also --{p})" for p in experiment.presets)
+                print(f"{name:16}{experiment.title}{presets}")
             return EXIT_OK
         if args.command == "data":
             return _data(args)

@@ -42,6 +42,9 @@ class Experiment:
     set finishes in minutes on a laptop CPU (``--full`` drops it), ``lesson`` says in a line
     what the experiment shows, and ``headlines(summary)`` picks its key numbers with the
     book's values and a tolerance.
+
+    ``presets`` maps a boolean setting to the defaults it brings when true (``--fast``: a
+    recipe); a setting given explicitly still wins over them.
     """
 
     name: str
@@ -52,6 +55,7 @@ class Experiment:
     quick: dict = field(default_factory=dict)
     lesson: str = ""
     headlines: Callable[[dict], list[Headline]] | None = None
+    presets: dict[str, dict] = field(default_factory=dict)
 
 
 # setting -> (check, what a valid value is)
@@ -65,6 +69,7 @@ CHECKS: dict[str, tuple[Callable, str]] = {
     "label_smoothing": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
     "init_std": (lambda v: v > 0, "a number > 0"),
     "seed": (lambda v: isinstance(v, int) and 0 <= v < 2**63, "an integer >= 0"),
+    "fast": (lambda v: isinstance(v, bool), "true or false"),
 }
 CHOICES = {
     "impl": ("scratch", "concise"),
@@ -79,13 +84,21 @@ def option(setting: str) -> str:
 
 
 def resolve(experiment: Experiment, overrides: dict) -> dict:
-    """The experiment's defaults updated by ``overrides`` (None means "not given"), validated."""
+    """The experiment's defaults updated by ``overrides`` (None means "not given"), validated.
+
+    A preset switched on in ``overrides`` replaces the defaults it names before the overrides
+    apply: ``{**defaults, **preset, **given}``.
+    """
     given = {k: v for k, v in overrides.items() if v is not None}
     unknown = sorted(set(given) - set(experiment.defaults))
     if unknown:
         raise ConfigError(f"{option(unknown[0])} does not apply to {experiment.name}; "
                           f"it takes {', '.join(option(k) for k in experiment.defaults)}")
-    config = {**experiment.defaults, **given}
+    defaults = dict(experiment.defaults)
+    for flag, preset in experiment.presets.items():
+        if given.get(flag):
+            defaults.update(preset)
+    config = {**defaults, **given}
     for key, value in config.items():
         if key in CHECKS and not CHECKS[key][0](value):
             raise ConfigError(f"{option(key)} {value} is invalid: it must be {CHECKS[key][1]}")

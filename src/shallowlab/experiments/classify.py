@@ -8,12 +8,13 @@ generator in the same order, so with the same seed they start from the same para
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from shallowlab import fused, nets, plots, scratch
+from shallowlab import fused, nets, plots, schedules, scratch
 from shallowlab.data import fashion_mnist
 from shallowlab.data.batches import Batches
 from shallowlab.errors import ConfigError
@@ -30,6 +31,62 @@ def common_defaults() -> dict:
     return {"impl": "concise", "epochs": 10, "lr": 0.1, "batch_size": 256, "init": "normal",
             "init_std": 0.01, "weight_decay": 0.0, "label_smoothing": 0.0, "seed": 0,
             "device": "auto", "engine": "auto", "data_dir": None}
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """How a run trains beyond its settings (the mlp experiment's ``--fast`` recipe).
+
+    SGD with ``momentum``; the learning rate follows :func:`shallowlab.schedules.warmup_cosine`
+    step by step, peaking at the ``lr`` setting after the first ``warmup`` of the run; the
+    batch size starts at the ``batch_size`` setting and doubles ``doublings`` times
+    (:func:`shallowlab.schedules.doubling_batch_size`); with ``standardize`` the pixels are
+    shifted and scaled to mean 0 and variance 1 over the training images.
+    """
+
+    momentum: float = 0.0
+    warmup: float = 0.0
+    doublings: int = 0
+    standardize: bool = False
+
+
+class ScheduledBatches:
+    """``batches`` with the :class:`Schedule`'s batch size and per-step learning rate.
+
+    Each pass is one epoch: before step ``i`` of ``n`` of epoch ``e`` it sets every group's
+    ``lr`` to ``warmup_cosine((e - 1 + i / n) / epochs)``, and a finished pass moves on to
+    the next epoch's batch size. Everything is computed from the epoch number and the step,
+    so a resumed run (``start(epoch)``) trains with exactly the values it would have.
+    """
+
+    def __init__(self, batches: Batches, optimizer: torch.optim.Optimizer, config: dict,
+                 schedule: Schedule) -> None:
+        self.batches, self.optimizer, self.schedule = batches, optimizer, schedule
+        self.epochs, self.peak, self.first = config["epochs"], config["lr"], config["batch_size"]
+        self.start(1)
+
+    def start(self, epoch: int) -> None:
+        """Get ready to train ``epoch`` (1-based): its batch size."""
+        self.epoch = epoch
+        self.batches.batch_size = schedules.doubling_batch_size(
+            epoch, self.epochs, self.first, self.schedule.doublings)
+
+    @property
+    def pass_state(self) -> torch.Tensor | None:
+        return self.batches.pass_state
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        n = len(self.batches)
+        for i, batch in enumerate(self.batches):
+            progress = (self.epoch - 1 + i / n) / self.epochs
+            lr = schedules.warmup_cosine(progress, self.peak, self.schedule.warmup)
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+            yield batch
+        self.start(self.epoch + 1)
 
 
 def check_scratch(config: dict) -> None:
@@ -53,11 +110,11 @@ def to_float(images: torch.Tensor, device: torch.device) -> torch.Tensor:
     return images.to(device).float().div_(255)
 
 
-def concise_setup(model: nn.Module, config: dict):
+def concise_setup(model: nn.Module, config: dict, momentum: float = 0.0):
     """The loss (one value per example) and optimizer of the concise track."""
     loss = nn.CrossEntropyLoss(reduction="none", label_smoothing=config["label_smoothing"])
     return loss, torch.optim.SGD(nets.decay_groups(model, config["weight_decay"]),
-                                 lr=config["lr"])
+                                 lr=config["lr"], momentum=momentum)
 
 
 def scratch_setup(model, config: dict):
@@ -74,10 +131,12 @@ def scratch_setup(model, config: dict):
 
 
 def train_classifier(config: dict, run: RunDir, log: Log,
-                     build: Callable[[dict, torch.Generator], object], title: str):
+                     build: Callable[[dict, torch.Generator], object], title: str,
+                     schedule: Schedule | None = None):
     """Build ``build(config, generator)``, train it on Fashion-MNIST; save history and figures.
 
-    Returns the summary's extra figures and the trained model.
+    ``schedule`` (concise models only) adds momentum, schedules and standardized inputs; None
+    trains as the book does. Returns the summary's extra figures and the trained model.
     """
     device = resolve_device(config["device"])
     data = fashion_mnist.load(config["data_dir"])
@@ -86,14 +145,23 @@ def train_classifier(config: dict, run: RunDir, log: Log,
     seed = config["seed"]
     torch.manual_seed(seed)  # nn.Dropout and dropout_layer draw from the global generator
     model = build(config, torch.Generator().manual_seed(seed)).to(device)
-    setup = concise_setup if config["impl"] == "concise" else scratch_setup
-    loss, updater = setup(model, config)
+    if schedule is None:
+        setup = concise_setup if config["impl"] == "concise" else scratch_setup
+        loss, updater = setup(model, config)
+    else:
+        loss, updater = concise_setup(model, config, schedule.momentum)
 
-    X_test, y_test = to_float(data.test_images, device), data.test_labels.to(device)
+    X_train, X_test = to_float(data.train_images, device), to_float(data.test_images, device)
+    if schedule is not None and schedule.standardize:  # x <- (x - mean) / std, train's stats
+        mean, std = X_train.mean(), X_train.std()
+        for X in (X_train, X_test):
+            X.sub_(mean).div_(std)
+    y_test = data.test_labels.to(device)
     order = torch.Generator().manual_seed(seed + 1)
-    train = Batches(to_float(data.train_images, device), data.train_labels.to(device),
-                    config["batch_size"], generator=order)
+    train = Batches(X_train, data.train_labels.to(device), config["batch_size"], generator=order)
     test = Batches(X_test, y_test, EVAL_BATCH, shuffle=False)
+    if schedule is not None:
+        train = ScheduledBatches(train, updater, config, schedule)
 
     engine = config["engine"]
     if engine in ("auto", "fused"):
@@ -112,6 +180,8 @@ def train_classifier(config: dict, run: RunDir, log: Log,
             f"{run / CHECKPOINT}")
     elif history:
         log(f"resuming after epoch {len(history)} from {run / CHECKPOINT}")
+    if isinstance(train, ScheduledBatches):  # the epoch the run goes on with
+        train.start(partial["epoch"] if partial else len(history) + 1)
 
     def save(history: list[dict]) -> None:
         checkpoint.save(history)  # first: a history.json never runs ahead of the checkpoint

@@ -1,0 +1,178 @@
+"""``shallowlab run mlp --fast``: its schedules, its settings, its resume, and its accuracy."""
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from shallowlab.data.batches import Batches
+from shallowlab.errors import ConfigError
+from shallowlab.experiments import mlp
+from shallowlab.experiments.base import resolve
+from shallowlab.experiments.classify import Schedule, ScheduledBatches
+from shallowlab.schedules import doubling_batch_size, warmup_cosine
+from tests.conftest import write_fashion
+
+
+def cli(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "shallowlab", *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def _history(folder):
+    records = json.loads((folder / "history.json").read_text())
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in records]
+
+
+# --- the schedules -------------------------------------------------------------------------
+
+
+def test_warmup_cosine_climbs_linearly_then_falls_as_a_cosine():
+    peak, w = 0.05, 0.1
+    assert warmup_cosine(0.0, peak, w) == 0.0
+    assert warmup_cosine(0.05, peak, w) == pytest.approx(peak / 2)
+    assert warmup_cosine(w, peak, w) == pytest.approx(peak)
+    assert warmup_cosine(w + 0.9 / 2, peak, w) == pytest.approx(peak / 2)  # the cosine's middle
+    assert warmup_cosine(0.7, peak, w) == pytest.approx(
+        peak * (1 + math.cos(math.pi * (0.7 - w) / (1 - w))) / 2)
+    assert warmup_cosine(1.0, peak, w) == pytest.approx(0.0, abs=1e-15)
+    assert warmup_cosine(-1.0, peak, w) == 0.0 and warmup_cosine(2.0, peak, w) < 1e-15
+    assert warmup_cosine(0.0, peak) == peak  # no warm-up: the cosine from its top
+    with pytest.raises(ValueError):
+        warmup_cosine(0.5, peak, 1.0)
+
+
+def test_doubling_batch_size_doubles_in_even_stages():
+    sizes = [doubling_batch_size(e, 20, 128, 2) for e in range(1, 21)]
+    assert sizes == [128] * 7 + [256] * 7 + [512] * 6  # b(e) = 128 * 2 ** floor(3 (e-1) / 20)
+    assert [doubling_batch_size(e, 4, 64, 1) for e in range(1, 5)] == [64, 64, 128, 128]
+    assert doubling_batch_size(1, 1, 100, 3) == 100  # one epoch: one stage
+    assert doubling_batch_size(0, 20, 128, 2) == 128 and doubling_batch_size(99, 20, 128, 2) == 512
+    assert [doubling_batch_size(e, 5, 32, 0) for e in range(1, 6)] == [32] * 5
+    with pytest.raises(ValueError):
+        doubling_batch_size(1, 10, 0, 1)
+
+
+def test_scheduled_batches_set_the_rate_before_every_step_and_the_size_every_epoch():
+    X, y = torch.randn(100, 4), torch.arange(100) % 3
+    w = torch.zeros(4, requires_grad=True)
+    optimizer = torch.optim.SGD([w], lr=123.0)
+    config = {"epochs": 3, "lr": 0.2, "batch_size": 10}
+    schedule = Schedule(warmup=0.1, doublings=2)
+    train = ScheduledBatches(Batches(X, y, 999, generator=torch.Generator().manual_seed(0)),
+                             optimizer, config, schedule)
+    seen = []
+    for epoch in (1, 2, 3):
+        n = len(train)
+        for i, (xb, _) in enumerate(train):
+            seen.append((epoch, len(xb), optimizer.param_groups[0]["lr"]))
+            assert optimizer.param_groups[0]["lr"] == warmup_cosine((epoch - 1 + i / n) / 3,
+                                                                    0.2, 0.1)
+    assert [sum(1 for e, *_ in seen if e == k) for k in (1, 2, 3)] == [10, 5, 3]  # 10, 20, 40
+    assert {(e, b) for e, b, _ in seen} == {(1, 10), (2, 20), (3, 40), (3, 20)}  # 100 = 2*40+20
+    train.start(2)  # a resumed run re-enters epoch 2 with epoch 2's batch size and rates
+    assert [optimizer.param_groups[0]["lr"] for _ in train] == [lr for e, _, lr in seen if e == 2]
+
+
+# --- the settings ----------------------------------------------------------------------------
+
+
+def test_without_fast_the_book_settings_stay_as_they_were():
+    config = resolve(mlp.EXPERIMENT, {"fast": None})
+    assert config == mlp.EXPERIMENT.defaults
+    assert {k: config[k] for k in mlp.FAST} == {"hidden": (256,), "init": "normal", "lr": 0.1,
+                                               "batch_size": 256, "weight_decay": 0.0,
+                                               "epochs": 10}
+    assert config["fast"] is False
+
+
+def test_fast_brings_the_recipe_and_explicit_flags_win():
+    config = resolve(mlp.EXPERIMENT, {"fast": True})
+    assert {k: config[k] for k in mlp.FAST} == mlp.FAST and config["fast"] is True
+    mine = resolve(mlp.EXPERIMENT, {"fast": True, "epochs": 3, "hidden": (64,), "lr": 0.01})
+    assert (mine["epochs"], mine["hidden"], mine["lr"]) == (3, (64,), 0.01)
+    assert (mine["init"], mine["batch_size"]) == (mlp.FAST["init"], mlp.FAST["batch_size"])
+
+
+def test_fast_needs_the_concise_mlp():
+    with pytest.raises(ConfigError, match="--fast needs --impl concise"):
+        resolve(mlp.EXPERIMENT, {"fast": True, "impl": "scratch"})
+    result = cli("run", "softmax", "--fast")
+    assert result.returncode == 2 and "--fast does not apply to softmax" in result.stderr
+
+
+def test_fast_is_in_the_help_and_the_list():
+    assert "--fast" in cli("run", "--help").stdout
+    (line,) = [line for line in cli("list").stdout.splitlines() if line.startswith("mlp ")]
+    assert "--fast" in line
+
+
+# --- resume ----------------------------------------------------------------------------------
+
+TOY = ["run", "mlp", "--fast", "--hidden", "32", "--epochs", "4", "--seed", "3"]
+
+# Runs the CLI in a child, sending it SIGINT in step 3 of epoch 3: fit saves a mid-epoch
+# checkpoint and stops, as after a Ctrl-C.
+INTERRUPT = """
+import signal, sys
+from shallowlab.cli import main
+from shallowlab.experiments import classify
+iterate = classify.ScheduledBatches.__iter__
+def interrupting(self):
+    for i, batch in enumerate(iterate(self)):
+        if self.epoch == 3 and i == 2:
+            signal.raise_signal(signal.SIGINT)
+        yield batch
+classify.ScheduledBatches.__iter__ = interrupting
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    return write_fashion(tmp_path_factory.mktemp("toy"), n_train=2000, n_test=200)
+
+
+def test_a_fast_run_interrupted_mid_epoch_resumes_to_the_same_end(tmp_path, toy):
+    reference = tmp_path / "reference"
+    done = cli(*TOY, "--data-dir", toy, "--out", reference)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((reference / "summary.json").read_text())["engine"] == "fused"
+
+    out = tmp_path / "interrupted"
+    stopped = subprocess.run([sys.executable, "-c", INTERRUPT, *TOY, "--data-dir", str(toy),
+                              "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert stopped.returncode == 130, stopped.stderr
+    assert len(_history(out)) == 2  # epoch 3 was under way
+    resumed = cli("run", "--resume", out)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming in epoch 3 after step 3" in resumed.stdout
+    assert json.loads((out / "summary.json").read_text())["status"] == "completed"
+    assert _history(out) == _history(reference)
+
+
+def test_resuming_a_fast_run_with_more_epochs_stretches_its_schedule(tmp_path, toy):
+    out = tmp_path / "run"
+    assert cli(*TOY, "--epochs", 2, "--data-dir", toy, "--out", out).returncode == 0
+    resumed = cli("run", "--resume", out, "--epochs", 3)
+    assert resumed.returncode == 0, resumed.stderr
+    assert [r["epoch"] for r in _history(out)] == [1, 2, 3]
+    config = json.loads((out / "config.json").read_text())
+    assert config["fast"] is True and config["epochs"] == 3 and config["hidden"] == [32]
+
+
+# --- the claim, on the real data -------------------------------------------------------------
+
+
+@pytest.mark.data
+@pytest.mark.slow
+def test_fast_reaches_090_test_accuracy_on_the_real_data(tmp_path, real_data):
+    result = cli("run", "mlp", "--fast", "--out", tmp_path, timeout=600)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["engine"] == "fused"
+    assert summary["epochs"] == mlp.FAST["epochs"] and summary["data"] == str(real_data)
+    assert summary["final_test_acc"] >= 0.90, summary
