@@ -213,7 +213,8 @@ def test_an_interrupt_saves_the_epoch_in_progress_and_resume_continues_exactly(
     """Ctrl-C or SIGTERM mid-epoch: the step under way finishes, a checkpoint records where the
     epoch stood (exit 130, status interrupted); the resumed run ends as an uninterrupted one.
     With dropout (autograd) the masks' random state matters too."""
-    args = [*ARGS, "--batch-size", 16, "--epochs", 3, "--engine", engine,
+    # batch 1: 6000 steps an epoch, so a signal sent just after one epoch lands in the next
+    args = [*ARGS, "--batch-size", 1, "--epochs", 3, "--engine", engine,
             "--dropout", 0.3 if engine == "autograd" else 0.0, "--data-dir", data]
     reference = tmp_path / "reference"
     done = cli(*args, "--out", reference)
@@ -223,10 +224,14 @@ def test_an_interrupt_saves_the_epoch_in_progress_and_resume_continues_exactly(
     proc = subprocess.Popen([sys.executable, "-m", "shallowlab", *map(str, args), "--out", out],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    for line in proc.stdout:  # the first epoch is done: the second one is under way
+    for line in proc.stdout:
         if line.startswith("epoch 1/3"):
             break
-    time.sleep(0.1)
+    deadline = time.monotonic() + 60
+    while not (out / "history.json").exists():  # epoch 1 saved: epoch 2 is under way
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    time.sleep(0.02)
     proc.send_signal(sig)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
@@ -235,7 +240,7 @@ def test_an_interrupt_saves_the_epoch_in_progress_and_resume_continues_exactly(
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "interrupted" and summary["epochs"] == 1
     partial = torch.load(out / "checkpoint.pt", weights_only=True)["partial"]
-    assert partial["epoch"] == 2 and 0 < partial["step"] < 375  # 6000 / 16 steps an epoch
+    assert partial["epoch"] == 2 and 0 < partial["step"] < 6000
 
     resumed = cli("run", "--resume", out)
     assert resumed.returncode == 0, resumed.stderr

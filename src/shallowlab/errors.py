@@ -20,7 +20,7 @@ class DivergedError(ShallowlabError):
                  last_good: float | None) -> None:
         self.epoch, self.step, self.loss = epoch, step, loss
         what = f"the loss is {loss}" if loss != loss or abs(loss) == float("inf") else \
-            f"the loss rose to {loss:.3g}, over 10^4 times the first batch's {first:.3g}"
+            f"the loss rose to {loss:.3g}, over 10^4 times its early value {first:.3g}"
         last = f"{last_good:.3g}" if last_good is not None else "none"
         super().__init__(f"training diverged at epoch {epoch}, step {step}: {what} "
                          f"(last batch loss before it: {last})")

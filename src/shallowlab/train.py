@@ -24,7 +24,7 @@ from shallowlab import fused
 from shallowlab.errors import DivergedError
 from shallowlab.metrics import correct
 
-BLOWUP = 1e4  # a batch loss this many times the first one means the run has diverged
+BLOWUP = 1e4  # a batch loss this many times the run's early loss means it has diverged
 CHECK_EVERY = 32  # steps between divergence checks on an accelerator
 HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "seconds")
 Batch = tuple[torch.Tensor, torch.Tensor]
@@ -145,10 +145,11 @@ def fit(
     default an MLP with cross-entropy and SGD takes the hand-fused step of
     :mod:`shallowlab.fused`, the same arithmetic in far fewer operations.
 
-    A batch whose mean loss is not finite, or exceeds ``BLOWUP`` times the run's first batch
-    loss, stops the run with :class:`DivergedError` before it updates anything. On the CPU that
-    is checked at every step (a flag read costs nothing there); on an accelerator every
-    ``CHECK_EVERY`` steps, so the host does not wait on the device at each one.
+    A batch whose mean loss is not finite, or exceeds ``BLOWUP`` times the run's early loss (in
+    the first epoch its first batch's, after it the first epoch's mean), stops the run with
+    :class:`DivergedError` before it updates anything. On the CPU that is checked at every step
+    (a read costs nothing there); on an accelerator every ``CHECK_EVERY`` steps, so the host
+    does not wait on the device at each one.
 
     ``train_loss`` and ``train_acc`` are means over the epoch's examples as they were trained
     (the book's convention); ``test_loss`` and ``test_acc`` are measured on ``test`` after the
@@ -163,13 +164,14 @@ def fit(
         on_interrupt: given, a Ctrl-C or SIGTERM during training (in the main thread) lets
             the step under way finish, then calls ``on_interrupt(history, partial)`` and raises
             ``KeyboardInterrupt``; a second signal stops at once. ``partial`` is where the
-            epoch stood: ``epoch``, ``step`` (steps done), ``loss_sum``, ``hits``, ``n`` and
-            ``seconds``, enough to save a checkpoint and continue there.
+            epoch stood: ``epoch``, ``step`` (steps done), ``loss_sum``, ``hits``, ``n``,
+            ``seconds`` and ``first`` (the first batch's loss), enough to save a checkpoint
+            and continue there.
         resume: such a ``partial``: its epoch continues after its first ``step`` batches
             (``train`` must yield the same order again), from its sums.
     """
     history = list(history or [])
-    first = None  # the run's first batch loss, the yardstick for BLOWUP
+    first = resume.get("first") if resume else None  # the run's first batch loss
     step_ = training_step(model, loss_fn, updater, engine)
     bar = sys.stderr.isatty() if progress is None else progress
     with _deferred_signals(on_interrupt is not None) as stop:
@@ -187,6 +189,8 @@ def fit(
                 pbar.update(done)
             shown = start
             last = bad = None
+            # BLOWUP's yardstick: a function of the history, so a resumed run has the same one
+            early = abs(history[0]["train_loss"]) if history else first
             for step, (X, y) in enumerate(itertools.islice(train, done, None), done + 1):
                 out, loss = step_.forward(X, y)
                 if loss.numel() != len(y):
@@ -196,18 +200,18 @@ def fit(
                 if reads_are_free(X.device):  # sum on the host, check now
                     batch_loss = batch_loss.item()
                     mean = batch_loss / len(y)
-                    if first is None:
-                        first = abs(mean)
-                    if not (math.isfinite(mean) and abs(mean) <= BLOWUP * first + 1e-12):
-                        raise DivergedError(epoch, step, mean, first, last)
+                    if early is None:
+                        early = first = abs(mean)
+                    if not (math.isfinite(mean) and abs(mean) <= BLOWUP * early + 1e-12):
+                        raise DivergedError(epoch, step, mean, early, last)
                 else:  # on an accelerator: a flag on the device, read every CHECK_EVERY steps
                     mean = batch_loss / len(y)
-                    if first is None:
-                        first = mean.abs().item()
-                    ok = torch.isfinite(mean) & (mean.abs() <= BLOWUP * first + 1e-12)
+                    if early is None:
+                        early = first = mean.abs().item()
+                    ok = torch.isfinite(mean) & (mean.abs() <= BLOWUP * early + 1e-12)
                     bad = ~ok if bad is None else bad | ~ok
                     if step % CHECK_EVERY == 0 and bad:
-                        raise DivergedError(epoch, step, mean.item(), first,
+                        raise DivergedError(epoch, step, mean.item(), early,
                                             last.item() if last is not None else None)
                 last = mean
                 step_.update()
@@ -219,9 +223,9 @@ def fit(
                 n += len(y)
                 if stop.requested:  # a signal: save where the epoch stands, then stop
                     if bad is not None and bad:
-                        raise DivergedError(epoch, step, last.item(), first, None)
+                        raise DivergedError(epoch, step, last.item(), early, None)
                     on_interrupt(history, {"epoch": epoch, "step": step, "loss_sum": loss_sum,
-                                           "hits": hits, "n": n,
+                                           "hits": hits, "n": n, "first": first,
                                            "seconds": time.perf_counter() - start})
                     raise KeyboardInterrupt
                 if pbar is not None:
@@ -235,7 +239,7 @@ def fit(
             if n == 0:
                 raise ValueError("fit() got an empty training set")
             if bad is not None and bad:  # an accelerator's last steps, not yet checked
-                raise DivergedError(epoch, step, last.item(), first, None)
+                raise DivergedError(epoch, step, last.item(), early, None)
             record = {"epoch": epoch, "train_loss": float(loss_sum) / n,
                       "train_acc": float(hits) / n if metric is not None else None,
                       "test_loss": None, "test_acc": None}
