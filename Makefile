@@ -27,6 +27,7 @@ data: setup
 
 bench: data
 	$(BIN)/python benchmarks/speed.py
+	$(BIN)/python benchmarks/fast.py
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
