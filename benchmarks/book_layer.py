@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import json
 import os
 import statistics
 import sys
@@ -47,7 +46,7 @@ from shallowlab.data import fashion_mnist
 from shallowlab.errors import ShallowlabError
 
 sys.path.insert(0, str(Path(__file__).parent))
-from speed import FashionMNISTItems, OtherLoad, machine  # noqa: E402 (the replica, shared)
+from speed import FashionMNISTItems, OtherLoad, machine, write_report  # noqa: E402
 
 BATCH, LR, SEED = 256, 0.1, 0
 
@@ -152,12 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         "median_seconds": median, "speedup_book_over_layer": speedup,
         "read_seconds": read_seconds,
     }
-    text = json.dumps(report, indent=2)
-    if args.json == "-":
-        print(text)
-    else:
-        Path(args.json).write_text(text + "\n")
-        print(f"JSON: {args.json}")
+    write_report(report, args.json)
     return 0
 
 

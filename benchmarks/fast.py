@@ -39,7 +39,7 @@ from shallowlab.data import fashion_mnist
 from shallowlab.errors import ShallowlabError
 
 sys.path.insert(0, str(Path(__file__).parent))
-from speed import OtherLoad, machine  # noqa: E402 (shared with speed.py)
+from speed import OtherLoad, machine, write_report  # noqa: E402 (shared)
 
 COMMANDS = {"fast": ["run", "mlp", "--fast"], "book": ["run", "mlp"]}
 TARGETS = {"fast_seconds": 60.0, "fast_test_acc": 0.90, "book_peak_rss_mb": 1200.0}
@@ -105,12 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     if "book" in runs:
         result["book_meets_target"] = all(r["peak_rss_mb"] <= TARGETS["book_peak_rss_mb"]
                                           for r in runs["book"])
-    text = json.dumps(result, indent=2)
-    if args.json == "-":
-        print(text)
-    else:
-        Path(args.json).write_text(text + "\n")
-        print(f"written: {args.json}")
+    write_report(result, args.json)
     return 0
 
 

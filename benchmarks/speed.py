@@ -385,6 +385,17 @@ class OtherLoad:
 
 # --- report ---------------------------------------------------------------------------------
 
+def write_report(report: dict, dest: str) -> None:
+    """The benchmark's JSON to ``dest``, or to stdout when ``dest`` is ``-``."""
+    text = json.dumps(report, indent=2)
+    if dest == "-":
+        print(text)
+    else:
+        Path(dest).parent.mkdir(parents=True, exist_ok=True)
+        Path(dest).write_text(text + "\n")
+        print(f"JSON: {dest}")
+
+
 def machine() -> dict:
     cpu = platform.processor() or "unknown"
     try:
@@ -505,13 +516,7 @@ def main(argv: list[str] | None = None) -> int:
         "gpu": gpu,
         "total_seconds": time.perf_counter() - started,
     }
-    text = json.dumps(report, indent=2)
-    if args.json == "-":
-        print(text)
-    else:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(text + "\n")
-        print(f"JSON: {args.json}")
+    write_report(report, args.json)
     return 0
 
 

@@ -46,11 +46,11 @@ class AutogradStep:
 
     def __init__(self, model: Model, loss_fn: LossFn, updater: Updater) -> None:
         self.model, self.loss_fn, self.updater = model, loss_fn, updater
-        self._loss = None
+        self._loss, self._batch_size = None, 0
 
     def forward(self, X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         out = self.model(X)
-        self._loss = self.loss_fn(out, y)
+        self._loss, self._batch_size = self.loss_fn(out, y), len(y)
         return out, self._loss
 
     def update(self) -> None:
@@ -61,11 +61,13 @@ class AutogradStep:
             self.updater.step()
         else:
             loss.sum().backward()
-            self.updater(len(loss))
+            self.updater(self._batch_size)
 
 
-def training_step(model: Model, loss_fn: LossFn, updater: Updater, engine: str = "auto"):
-    """The step ``fit`` uses: :class:`shallowlab.fused.FusedStep` or :class:`AutogradStep`.
+def resolve_engine(model: Model, loss_fn: LossFn, updater: Updater,
+                   engine: str = "auto") -> tuple[str, str | None]:
+    """The engine ``engine`` comes to for this model, and why the fused step does not apply
+    when ``auto`` falls back to ``autograd`` (else None).
 
     ``auto`` takes the fused step wherever it applies (an MLP or softmax regression with
     cross-entropy and SGD; see :func:`shallowlab.fused.unsupported`), autograd elsewhere;
@@ -76,16 +78,25 @@ def training_step(model: Model, loss_fn: LossFn, updater: Updater, engine: str =
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose from {ENGINES}")
+    if engine not in ("auto", "fused"):
+        return engine, None
+    reason = fused.unsupported(model, loss_fn, updater)
+    if reason is None:
+        return "fused", None
+    if engine == "fused":
+        raise ValueError(f"the fused step cannot train this: {reason}")
+    return "autograd", reason
+
+
+def training_step(model: Model, loss_fn: LossFn, updater: Updater, engine: str = "auto"):
+    """The step ``fit`` uses for ``engine`` (see :func:`resolve_engine`):
+    :class:`shallowlab.fused.FusedStep` or :class:`AutogradStep`."""
+    engine, _ = resolve_engine(model, loss_fn, updater, engine)
+    if engine == "fused":
+        return fused.FusedStep(model, loss_fn, updater)
     if engine == "compiled":
         on_gpu = any(p.device.type == "cuda" for p in model.parameters())
-        compiled = torch.compile(model, mode="reduce-overhead" if on_gpu else None)
-        return AutogradStep(compiled, loss_fn, updater)
-    if engine in ("auto", "fused"):
-        reason = fused.unsupported(model, loss_fn, updater)
-        if reason is None:
-            return fused.FusedStep(model, loss_fn, updater)
-        if engine == "fused":
-            raise ValueError(f"engine 'fused' cannot train this: {reason}")
+        model = torch.compile(model, mode="reduce-overhead" if on_gpu else None)
     return AutogradStep(model, loss_fn, updater)
 
 

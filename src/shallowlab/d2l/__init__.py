@@ -77,40 +77,22 @@ matmul, concat, stack, abs, eye = torch.matmul, torch.cat, torch.stack, torch.ab
 int32, float32 = torch.int32, torch.float32
 
 
+def _method(name: str):
+    """``d2l.reshape(x, ...)`` is ``x.reshape(...)``: a tensor method as a function."""
+    def call(x, *args, **kwargs):
+        return getattr(x, name)(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    return call
+
+
 def numpy(x, *args, **kwargs):
     return x.detach().cpu().numpy(*args, **kwargs)
 
 
-def size(x, *args, **kwargs):
-    return x.numel(*args, **kwargs)
-
-
-def reshape(x, *args, **kwargs):
-    return x.reshape(*args, **kwargs)
-
-
-def to(x, *args, **kwargs):
-    return x.to(*args, **kwargs)
-
-
-def reduce_sum(x, *args, **kwargs):
-    return x.sum(*args, **kwargs)
-
-
-def reduce_mean(x, *args, **kwargs):
-    return x.mean(*args, **kwargs)
-
-
-def argmax(x, *args, **kwargs):
-    return x.argmax(*args, **kwargs)
-
-
-def astype(x, *args, **kwargs):
-    return x.type(*args, **kwargs)
-
-
-def transpose(x, *args, **kwargs):
-    return x.t(*args, **kwargs)
+size, reshape, to = _method("numel"), _method("reshape"), _method("to")
+reduce_sum, reduce_mean, argmax = _method("sum"), _method("mean"), _method("argmax")
+astype, transpose = _method("type"), _method("t")
 
 
 __all__ = [

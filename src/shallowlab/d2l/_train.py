@@ -11,10 +11,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from shallowlab import fused
 from shallowlab.d2l._data import get_fashion_mnist_labels
 from shallowlab.d2l._figures import FIGURES, Animator, show_images
 from shallowlab.errors import ShallowlabError
+from shallowlab.train import training_step
 
 
 class TrainingCheckError(ShallowlabError, AssertionError):
@@ -100,25 +100,12 @@ def train_epoch_ch3(net, train_iter, loss, updater) -> tuple[float, float]:
     """
     if isinstance(net, nn.Module):
         net.train()
-    step = fused.FusedStep(net, loss, updater) \
-        if fused.unsupported(net, loss, updater) is None else None
+    step = training_step(net, loss, updater)  # the fused step where it applies, else autograd
     device, loss_sum, hits, n = device_of(net), 0, 0, 0
     for X, y in train_iter:
         X, y = _to(device, X, y)
-        if step is not None:
-            y_hat, l = step.forward(X, y)
-            step.update()
-        elif isinstance(updater, torch.optim.Optimizer):
-            y_hat = net(X)
-            l = loss(y_hat, y)
-            updater.zero_grad()
-            l.mean().backward()
-            updater.step()
-        else:
-            y_hat = net(X)
-            l = loss(y_hat, y)
-            l.sum().backward()
-            updater(X.shape[0])
+        y_hat, l = step.forward(X, y)
+        step.update()
         with torch.no_grad():
             loss_sum = loss_sum + (l.sum() if l.dim() else l * X.shape[0])
             hits = hits + _correct(y_hat, y)

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from shallowlab import fused, nets, plots, schedules, scratch
+from shallowlab import nets, plots, schedules, scratch
 from shallowlab.data import fashion_mnist
 from shallowlab.data.batches import Batches
 from shallowlab.errors import ConfigError
 from shallowlab.experiments.base import Log
 from shallowlab.runs import CHECKPOINT, Checkpointer, RunDir, atomic_write
-from shallowlab.train import fit, resolve_device
+from shallowlab.train import fit, resolve_device, resolve_engine
 
 EVAL_BATCH = 4096  # evaluation keeps no graph, so big batches only save per-batch overhead
 SHOWN = 18  # test images drawn in predictions.png
@@ -163,15 +163,11 @@ def train_classifier(config: dict, run: RunDir, log: Log,
     if schedule is not None:
         train = ScheduledBatches(train, updater, config, schedule)
 
-    engine = config["engine"]
-    if engine in ("auto", "fused"):
-        reason = fused.unsupported(model, loss, updater)
-        if reason and engine == "fused":
-            raise ConfigError(f"--engine fused cannot train these settings: {reason}; "
-                              "use --engine auto or autograd")
-        engine = "autograd" if reason else "fused"
-    log(f"engine: {engine}" + (f" (the fused step does not apply: {reason})"
-                               if config["engine"] == "auto" and engine == "autograd" else ""))
+    try:
+        engine, reason = resolve_engine(model, loss, updater, config["engine"])
+    except ValueError as e:  # --engine fused where it does not apply
+        raise ConfigError(f"--engine fused: {e}; use --engine auto or autograd") from None
+    log(f"engine: {engine}" + (f" (the fused step does not apply: {reason})" if reason else ""))
     optimizer = updater if isinstance(updater, torch.optim.Optimizer) else None
     checkpoint = Checkpointer(run, model, optimizer, {"order": order})
     history, partial = checkpoint.restore()  # [], None unless this is a resumed run
