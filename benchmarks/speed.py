@@ -52,6 +52,7 @@ it). Exit status 1, with a one-line message, when the Fashion-MNIST files are no
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import json
 import multiprocessing
@@ -208,11 +209,8 @@ def sklearn_pipeline(name: str, ds):
             lambda: float((model.predict(X_test) == ds.test_labels.numpy()).mean()))
 
 
-def shallowlab_autograd_pipeline(name: str, ds):
-    return shallowlab_pipeline(name, ds, engine="autograd")
-
-
-PIPELINES = {"shallowlab": shallowlab_pipeline, "autograd": shallowlab_autograd_pipeline,
+PIPELINES = {"shallowlab": shallowlab_pipeline,
+             "autograd": functools.partial(shallowlab_pipeline, engine="autograd"),
              "book": book_pipeline, "sklearn": sklearn_pipeline}
 WIDTHS = {"softmax": (784, 10), "mlp": (784, 256, 10)}
 
@@ -309,8 +307,10 @@ def _serve(conn, what: str, name: str, threads: int | None) -> None:
         epoch, test_acc = PIPELINES[what](name, ds)
     conn.send("ready")
     for request in iter(conn.recv, "stop"):
-        conn.send(epoch() if what == "limit" else
-                  timed(epoch)[0] if request == "epoch" else timed(test_acc))
+        if request == "eval":
+            conn.send(timed(test_acc))
+        else:  # an epoch: its seconds, or the limit's measurement
+            conn.send(epoch() if what == "limit" else timed(epoch)[0])
 
 
 def bench(name: str, epochs: int, pipelines: list[str], threads: int | None

@@ -73,21 +73,22 @@ class FusedStep:
         reason = unsupported(model, loss_fn, optimizer)
         if reason:
             raise ValueError(f"FusedStep cannot train this: {reason}")
-        groups = {p: g for g in optimizer.param_groups for p in g["params"]}
+        self.layers = [(m.weight, m.bias) for m in model if isinstance(m, nn.Linear)]
+        self.group = {p: g for g in optimizer.param_groups for p in g["params"]}
         # Detached views share the parameters' storage: updating them in place updates the
         # model, and no operation here records an autograd graph (nor needs no_grad's cost).
-        self.layers = [(m.weight.detach(), m.bias.detach(), groups[m.weight], groups[m.bias],
-                        m.weight, m.bias) for m in model if isinstance(m, nn.Linear)]
+        self.data = {p: p.detach() for p in self.group}
         self.optimizer = optimizer
         self._ones = torch.empty(0)
         self._saved = None
 
     def forward(self, X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        data = self.data
         H = [X.reshape(len(X), -1)]
-        for W, b, *_ in self.layers[:-1]:  # addmm: bias + product in one call; relu in place
-            H.append(torch.addmm(b, H[-1], W.t()).relu_())
-        W, b, *_ = self.layers[-1]
-        OT = torch.addmm(b[:, None], W, H[-1].t())  # classes x batch
+        for W, b in self.layers[:-1]:  # addmm: bias + product in one call; relu in place
+            H.append(torch.addmm(data[b], H[-1], data[W].t()).relu_())
+        W, b = self.layers[-1]
+        OT = torch.addmm(data[b][:, None], data[W], H[-1].t())  # classes x batch
         logp = OT.log_softmax(0)
         loss = logp.gather(0, y[None]).neg_()[0]
         self._saved = (H, logp, y)
@@ -104,17 +105,16 @@ class FusedStep:
         G.scatter_add_(0, y[None], -ones[None])
         G = G.t()  # batch x classes, as every layer below
         for k in range(len(self.layers) - 1, -1, -1):
-            W, b, wgroup, bgroup, wparam, bparam = self.layers[k]
-            if k:  # the gradient for the layer below, taken before W changes; relu's mask
-                G_below = torch.ops.aten.threshold_backward(G @ W, H[k], 0)
-            self._sgd(W, wparam, wgroup, G.t(), H[k], 1 / B)
-            self._sgd(b, bparam, bgroup, G.t(), ones, 1 / B)
-            if k:
-                G = G_below
+            W, b = self.layers[k]
+            # the gradient for the layer below, taken before W changes, through relu's mask
+            G_below = torch.ops.aten.threshold_backward(G @ self.data[W], H[k], 0) if k else None
+            self._sgd(W, G.t(), H[k], 1 / B)
+            self._sgd(b, G.t(), ones, 1 / B)
+            G = G_below
 
-    def _sgd(self, p: torch.Tensor, param: torch.Tensor, group: dict, a: torch.Tensor,
-             b: torch.Tensor, scale: float) -> None:
-        """``torch.optim.SGD``'s update of ``p`` for the gradient ``scale * a @ b``, fused."""
+    def _sgd(self, param: torch.Tensor, a: torch.Tensor, b: torch.Tensor, scale: float) -> None:
+        """``torch.optim.SGD``'s update of ``param`` for the gradient ``scale * a @ b``, fused."""
+        p, group = self.data[param], self.group[param]
         lr, wd, mu = group["lr"], group["weight_decay"], group["momentum"]
         product = torch.Tensor.addmm_ if b.dim() == 2 else torch.Tensor.addmv_
         if not mu:  # p <- (1 - lr wd) p - lr scale a b

@@ -208,7 +208,8 @@ def fit(
                     raise ValueError(f"loss_fn must return one loss per example ({len(y)}), "
                                      f"got shape {tuple(loss.shape)}; use reduction='none'")
                 batch_loss = loss.detach().sum()
-                if reads_are_free(X.device):  # sum on the host, check now
+                free = reads_are_free(X.device)
+                if free:  # sum on the host, check now
                     batch_loss = batch_loss.item()
                     mean = batch_loss / len(y)
                     if early is None:
@@ -230,7 +231,7 @@ def fit(
                 if metric is not None:
                     with torch.no_grad():
                         hit = metric(out, y)
-                    hits = hits + (hit.item() if reads_are_free(X.device) else hit)
+                    hits = hits + (hit.item() if free else hit)
                 n += len(y)
                 if stop.requested:  # a signal: save where the epoch stands, then stop
                     if bad is not None and bad:
