@@ -33,6 +33,13 @@ def _pair(model_name, optimizer_name):
     return [(m, OPTIMIZERS[optimizer_name](m)) for m in models]
 
 
+def _fit(optimizer_name, engine="auto", n=300, epochs=2, test=None):
+    """The toy MLP trained by ``fit`` from the same start each time; its history."""
+    (model, opt), _ = _pair("mlp", optimizer_name)
+    return fit(model, CE, opt, _toy(n, 1, generator=torch.Generator().manual_seed(0)),
+               epochs=epochs, test=test, progress=False, log=lambda s: None, engine=engine)
+
+
 @pytest.mark.parametrize("optimizer_name", OPTIMIZERS)
 @pytest.mark.parametrize("model_name", MODELS)
 def test_steps_match_autograd_and_torch_sgd(model_name, optimizer_name):
@@ -100,13 +107,9 @@ def test_auto_takes_the_fused_step_where_it_applies():
 
 
 def test_fit_histories_agree_between_engines():
-    histories = {}
-    for engine in ("autograd", "fused"):
-        (model, opt), _ = _pair("mlp", "momentum")
-        histories[engine] = fit(model, CE, opt,
-                                _toy(600, 1, generator=torch.Generator().manual_seed(0)),
-                                epochs=3, test=_toy(200, 2, shuffle=False), progress=False,
-                                log=lambda s: None, engine=engine)
+    histories = {engine: _fit("momentum", engine, n=600, epochs=3,
+                              test=_toy(200, 2, shuffle=False))
+                 for engine in ("autograd", "fused")}
     assert histories["fused"][-1]["test_acc"] >= 0.95
     for a, f in zip(histories["autograd"], histories["fused"], strict=True):
         for key in ("train_loss", "train_acc", "test_loss", "test_acc"):
@@ -130,12 +133,7 @@ def test_a_diverging_fused_run_stops_with_the_step(monkeypatch, free_reads):
 
 def test_the_compiled_engine_trains_as_autograd_does():
     """torch.compile of the model (on the CPU here; CUDA graphs on a GPU): the same history."""
-    histories = {}
-    for engine in ("autograd", "compiled"):
-        (model, opt), _ = _pair("mlp", "sgd")
-        histories[engine] = fit(model, CE, opt,
-                                _toy(300, 1, generator=torch.Generator().manual_seed(0)),
-                                epochs=2, progress=False, log=lambda s: None, engine=engine)
+    histories = {engine: _fit("sgd", engine) for engine in ("autograd", "compiled")}
     for a, c in zip(histories["autograd"], histories["compiled"], strict=True):
         assert c["train_loss"] == pytest.approx(a["train_loss"], rel=1e-4)
         assert c["train_acc"] == pytest.approx(a["train_acc"], abs=1e-3)
@@ -147,11 +145,7 @@ def test_the_accelerator_path_keeps_its_sums_on_the_device_and_agrees(monkeypatc
     histories = []
     for free in (True, False):
         monkeypatch.setattr(shallowlab.train, "reads_are_free", lambda device, free=free: free)
-        (model, opt), _ = _pair("mlp", "sgd")
-        histories.append(fit(model, CE, opt,
-                             _toy(300, 1, generator=torch.Generator().manual_seed(0)),
-                             epochs=2, test=_toy(100, 2, shuffle=False), progress=False,
-                             log=lambda s: None))
+        histories.append(_fit("sgd", test=_toy(100, 2, shuffle=False)))
     for cpu, accelerator in zip(*histories, strict=True):
         for key in ("train_loss", "train_acc", "test_loss", "test_acc"):
             assert accelerator[key] == pytest.approx(cpu[key], rel=1e-5), key
