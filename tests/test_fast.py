@@ -8,11 +8,10 @@ import sys
 import pytest
 import torch
 
-from shallowlab.data.batches import Batches
+from shallowlab.callbacks import LrSchedule
 from shallowlab.errors import ConfigError
 from shallowlab.experiments import mlp
 from shallowlab.experiments.base import resolve
-from shallowlab.experiments.classify import Schedule, ScheduledBatches
 from shallowlab.schedules import doubling_batch_size, warmup_cosine
 from tests.conftest import write_fashion
 
@@ -56,25 +55,21 @@ def test_doubling_batch_size_doubles_in_even_stages():
         doubling_batch_size(1, 10, 0, 1)
 
 
-def test_scheduled_batches_set_the_rate_before_every_step_and_the_size_every_epoch():
-    X, y = torch.randn(100, 4), torch.arange(100) % 3
-    w = torch.zeros(4, requires_grad=True)
-    optimizer = torch.optim.SGD([w], lr=123.0)
-    config = {"epochs": 3, "lr": 0.2, "batch_size": 10}
-    schedule = Schedule(warmup=0.1, doublings=2)
-    train = ScheduledBatches(Batches(X, y, 999, generator=torch.Generator().manual_seed(0)),
-                             optimizer, config, schedule)
-    seen = []
-    for epoch in (1, 2, 3):
-        n = len(train)
-        for i, (xb, _) in enumerate(train):
-            seen.append((epoch, len(xb), optimizer.param_groups[0]["lr"]))
-            assert optimizer.param_groups[0]["lr"] == warmup_cosine((epoch - 1 + i / n) / 3,
-                                                                    0.2, 0.1)
-    assert [sum(1 for e, *_ in seen if e == k) for k in (1, 2, 3)] == [10, 5, 3]  # 10, 20, 40
-    assert {(e, b) for e, b, _ in seen} == {(1, 10), (2, 20), (3, 40), (3, 20)}  # 100 = 2*40+20
-    train.start(2)  # a resumed run re-enters epoch 2 with epoch 2's batch size and rates
-    assert [optimizer.param_groups[0]["lr"] for _ in train] == [lr for e, _, lr in seen if e == 2]
+def test_the_fast_recipe_plans_batch_sizes_and_rates_as_functions_of_the_position():
+    """What --fast attaches: a batch-size plan on the data side, an lr schedule callback."""
+    from shallowlab.experiments.classify import _batch_size
+
+    config = {"epochs": 20, "batch_size": 128, "lr": 0.05}
+    plan = _batch_size(config, mlp.FAST_SCHEDULE)
+    assert [plan(e) for e in range(1, 21)] == [doubling_batch_size(e, 20, 128, 2)
+                                               for e in range(1, 21)]
+    assert _batch_size(config, None) == 128
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    schedule = LrSchedule(optimizer, lambda t: warmup_cosine(t, 0.05, 0.03), epochs=20)
+    schedule.on_epoch_begin(3, 100)
+    schedule.on_step_begin(3, 51)
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(
+        warmup_cosine((2 + 50 / 100) / 20, 0.05, 0.03))
 
 
 # --- the settings ----------------------------------------------------------------------------
@@ -114,19 +109,18 @@ def test_fast_is_in_the_help_and_the_list():
 
 TOY = ["run", "mlp", "--fast", "--hidden", "32", "--epochs", "4", "--seed", "3"]
 
-# Runs the CLI in a child, sending it SIGINT in step 3 of epoch 3: fit saves a mid-epoch
-# checkpoint and stops, as after a Ctrl-C.
+# Runs the CLI in a child, sending it SIGINT as step 3 of epoch 3 begins: the step finishes,
+# fit saves a mid-epoch checkpoint and stops, as after a Ctrl-C.
 INTERRUPT = """
 import signal, sys
+from shallowlab.callbacks import LrSchedule
 from shallowlab.cli import main
-from shallowlab.experiments import classify
-iterate = classify.ScheduledBatches.__iter__
-def interrupting(self):
-    for i, batch in enumerate(iterate(self)):
-        if self.epoch == 3 and i == 2:
-            signal.raise_signal(signal.SIGINT)
-        yield batch
-classify.ScheduledBatches.__iter__ = interrupting
+begin = LrSchedule.on_step_begin
+def interrupting(self, epoch, step):
+    if (epoch, step) == (3, 3):
+        signal.raise_signal(signal.SIGINT)
+    begin(self, epoch, step)
+LrSchedule.on_step_begin = interrupting
 sys.exit(main(sys.argv[1:]))
 """
 

@@ -10,7 +10,8 @@ import shallowlab.train
 from shallowlab import nets
 from shallowlab.errors import DivergedError
 from shallowlab.fused import FusedStep, unsupported
-from shallowlab.train import AutogradStep, fit, training_step
+from shallowlab.steps import AutogradStep, CompiledStep, make_step
+from shallowlab.train import fit
 from tests.test_train import _toy
 
 CE = nn.CrossEntropyLoss(reduction="none")
@@ -36,8 +37,9 @@ def _pair(model_name, optimizer_name):
 def _fit(optimizer_name, engine="auto", n=300, epochs=2, test=None):
     """The toy MLP trained by ``fit`` from the same start each time; its history."""
     (model, opt), _ = _pair("mlp", optimizer_name)
-    return fit(model, CE, opt, _toy(n, 1, generator=torch.Generator().manual_seed(0)),
-               epochs=epochs, test=test, progress=False, log=lambda s: None, engine=engine)
+    return fit(make_step(model, CE, opt, engine),
+               _toy(n, 1, generator=torch.Generator().manual_seed(0)),
+               epochs=epochs, test=test, progress=False, log=lambda s: None)
 
 
 @pytest.mark.parametrize("optimizer_name", OPTIMIZERS)
@@ -92,18 +94,20 @@ def test_what_it_cannot_train_is_named_and_left_to_autograd(model, loss, optimiz
            "nesterov": lambda: torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9,
                                                nesterov=True)}[optimizer]()
     assert reason in unsupported(net, loss, opt)
-    assert isinstance(training_step(net, loss, opt, "auto"), AutogradStep)
+    assert isinstance(make_step(net, loss, opt, "auto"), AutogradStep)
     with pytest.raises(ValueError, match=reason):
-        training_step(net, loss, opt, "fused")
+        make_step(net, loss, opt, "fused")
 
 
 def test_auto_takes_the_fused_step_where_it_applies():
     (model, opt), _ = _pair("mlp2", "momentum")
     assert unsupported(model, CE, opt) is None
-    assert isinstance(training_step(model, CE, opt, "auto"), FusedStep)
-    assert isinstance(training_step(model, CE, opt, "autograd"), AutogradStep)
+    assert make_step(model, CE, opt, "auto").engine == "fused"
+    assert isinstance(make_step(model, CE, opt, "auto"), FusedStep)
+    assert type(make_step(model, CE, opt, "autograd")) is AutogradStep
+    assert isinstance(make_step(model, CE, opt, "compiled"), CompiledStep)
     with pytest.raises(ValueError, match="unknown engine"):
-        training_step(model, CE, opt, "turbo")
+        make_step(model, CE, opt, "turbo")
 
 
 def test_fit_histories_agree_between_engines():
@@ -124,8 +128,8 @@ def test_a_diverging_fused_run_stops_with_the_step(monkeypatch, free_reads):
     model = nets.init_(nets.mlp(784, (32,), 10), "normal", 0.1, torch.Generator().manual_seed(0))
     opt = torch.optim.SGD(model.parameters(), lr=1e4)
     with pytest.raises(DivergedError) as caught:
-        fit(model, CE, opt, _toy(600, 1, batch_size=10), epochs=1, progress=False,
-            log=lambda s: None, engine="fused")
+        fit(make_step(model, CE, opt, "fused"), _toy(600, 1, batch_size=10), epochs=1,
+            progress=False, log=lambda s: None)
     error = caught.value
     assert error.epoch == 1 and error.step <= (10 if free_reads else 60)
     assert not math.isfinite(error.loss) or error.loss > 1e3
@@ -149,3 +153,18 @@ def test_the_accelerator_path_keeps_its_sums_on_the_device_and_agrees(monkeypatc
     for cpu, accelerator in zip(*histories, strict=True):
         for key in ("train_loss", "train_acc", "test_loss", "test_acc"):
             assert accelerator[key] == pytest.approx(cpu[key], rel=1e-5), key
+
+
+def test_the_fused_step_follows_the_optimizer_after_it_loads_a_state():
+    """A resumed run loads the optimizer's state after the step exists: load_state_dict
+    replaces the param groups, and the step must read the new ones (lr 0: nothing moves)."""
+    (model, opt), _ = _pair("mlp", "momentum")
+    step = FusedStep(model, CE, opt)
+    opt.load_state_dict(opt.state_dict())
+    for group in opt.param_groups:
+        group["lr"] = 0.0
+    before = [p.detach().clone() for p in model.parameters()]
+    step.forward(torch.rand(8, 784), torch.arange(8))
+    step.update()
+    for p, q in zip(model.parameters(), before):
+        assert torch.equal(p, q)

@@ -11,8 +11,10 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "shallowlab"
 LAYERS = [
     {"shallowlab", "shallowlab.errors"},
     {"shallowlab.data", "shallowlab.scratch", "shallowlab.nets", "shallowlab.fused",
-     "shallowlab.metrics", "shallowlab.timing", "shallowlab.schedules"},
-    {"shallowlab.train"},
+     "shallowlab.metrics", "shallowlab.timing", "shallowlab.schedules", "shallowlab.devices",
+     "shallowlab.callbacks"},
+    {"shallowlab.steps"},
+    {"shallowlab.train", "shallowlab.tensorboard"},
     {"shallowlab.runs", "shallowlab.plots"},
     {"shallowlab.experiments"},
     {"shallowlab.report", "shallowlab.suite"},

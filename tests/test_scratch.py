@@ -9,6 +9,7 @@ from shallowlab import scratch
 from shallowlab.data.batches import Batches
 from shallowlab.experiments import linreg, mlp, softmax
 from shallowlab.experiments.classify import concise_setup, scratch_setup
+from shallowlab.steps import AutogradStep
 from shallowlab.train import fit
 from tests.conftest import toy_images
 
@@ -161,7 +162,8 @@ def _train_both(build, setup, data, config, epochs):
         model = _double(build(cfg, torch.Generator().manual_seed(3)))
         loss, updater = setup(model, cfg)
         batches = Batches(*data, cfg["batch_size"], generator=torch.Generator().manual_seed(4))
-        fit(model, loss, updater, batches, epochs=epochs, progress=False, log=lambda s: None)
+        fit(AutogradStep(model, loss, updater), batches, epochs=epochs, progress=False,
+            log=lambda s: None)
         result[impl] = _flat(model, impl == "scratch")
     return result["scratch"], result["concise"]
 
@@ -174,7 +176,8 @@ def test_linreg_scratch_and_concise_end_equal():
         cfg = {**linreg.EXPERIMENT.defaults, "impl": impl, "init_std": 0.5}
         model, loss, updater = linreg.build(cfg, torch.Generator().manual_seed(3))
         batches = Batches(*data, 10, generator=torch.Generator().manual_seed(4))
-        fit(_double(model), loss, updater, batches, epochs=3, progress=False, log=lambda s: None)
+        fit(AutogradStep(_double(model), loss, updater), batches, epochs=3, progress=False,
+            log=lambda s: None)
         ends.append(_flat(model, impl == "scratch"))
     close(ends[0], ends[1], rtol=1e-5, atol=0)
 

@@ -70,6 +70,9 @@ def build_parser(experiment_names: list[str]) -> argparse.ArgumentParser:
     run.add_argument("--engine", help="how a training step is computed: auto (the fused step "
                      "wherever it applies), autograd (the book's), fused, or compiled "
                      "(torch.compile; CUDA graphs on a GPU)")
+    run.add_argument("--tensorboard", action="store_true", default=None,
+                     help="also write TensorBoard event files into the run folder's "
+                     "tensorboard/ (needs pip install 'shallowlab[tensorboard]')")
     run.add_argument("--threads", type=int, metavar="N",
                      help="CPU threads for torch (default: torch's choice, one per core)")
     run.add_argument("--data-dir", help="folder with the Fashion-MNIST files "

@@ -22,7 +22,7 @@ matrix products.
 
 The results equal autograd's to float rounding (``tests/test_fused.py`` compares gradients,
 updates and whole epochs). :func:`unsupported` says why a model, loss or optimizer does not fit
-this step; :func:`shallowlab.train.fit` then uses autograd.
+this step; :func:`shallowlab.steps.resolve_engine` then picks autograd.
 """
 
 from __future__ import annotations
@@ -69,16 +69,20 @@ class FusedStep:
     can look at the loss and stop before anything changes.
     """
 
+    engine = "fused"
+
     def __init__(self, model: nn.Sequential, loss_fn, optimizer: torch.optim.SGD) -> None:
         reason = unsupported(model, loss_fn, optimizer)
         if reason:
             raise ValueError(f"FusedStep cannot train this: {reason}")
         self.layers = [(m.weight, m.bias) for m in model if isinstance(m, nn.Linear)]
-        self.group = {p: g for g in optimizer.param_groups for p in g["params"]}
+        # by index: optimizer.load_state_dict (a resumed run) replaces the group dicts
+        self.group = {p: i for i, g in enumerate(optimizer.param_groups) for p in g["params"]}
         # Detached views share the parameters' storage: updating them in place updates the
         # model, and no operation here records an autograd graph (nor needs no_grad's cost).
         self.data = {p: p.detach() for p in self.group}
-        self.optimizer = optimizer
+        self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
+        self.device = model[-1].weight.device
         self._ones = torch.empty(0)
         self._saved = None
 
@@ -114,7 +118,7 @@ class FusedStep:
 
     def _sgd(self, param: torch.Tensor, a: torch.Tensor, b: torch.Tensor, scale: float) -> None:
         """``torch.optim.SGD``'s update of ``param`` for the gradient ``scale * a @ b``, fused."""
-        p, group = self.data[param], self.group[param]
+        p, group = self.data[param], self.optimizer.param_groups[self.group[param]]
         lr, wd, mu = group["lr"], group["weight_decay"], group["momentum"]
         product = torch.Tensor.addmm_ if b.dim() == 2 else torch.Tensor.addmv_
         if not mu:  # p <- (1 - lr wd) p - lr scale a b

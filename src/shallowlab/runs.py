@@ -24,6 +24,7 @@ import torch
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
+from shallowlab.callbacks import Callback
 from shallowlab.errors import ConfigError, DataError, ShallowlabError
 from shallowlab.train import HISTORY_KEYS
 
@@ -139,7 +140,7 @@ class RunDir:
 
 
 CHECKPOINT = "checkpoint.pt"
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2  # 2: a mid-epoch partial holds its sums and guard as state dicts
 
 
 def rng_states(generators: dict[str, torch.Generator]) -> dict:
@@ -230,3 +231,25 @@ class Checkpointer:
             self.optimizer.load_state_dict(state["optimizer"])
         set_rng_states(state["rng"], self.generators)
         return state["history"], state.get("partial")
+
+
+class Checkpointing(Callback):
+    """Keeps the run folder current: after each epoch the checkpoint, then the history (so
+    ``history.json`` never runs ahead of the checkpoint); on an interrupt, a mid-epoch
+    checkpoint. ``pass_states()`` gives the generators' states from the start of the pass
+    under way (``{"order": batches.pass_state}``), so a resumed run draws the same order.
+    """
+
+    def __init__(self, run: RunDir, checkpointer: Checkpointer,
+                 pass_states, log=print) -> None:
+        self.run, self.checkpointer, self.log = run, checkpointer, log
+        self.pass_states = pass_states
+
+    def on_epoch_end(self, history: list[dict]) -> None:
+        self.checkpointer.save(history)
+        self.run.write_history(history)
+
+    def on_interrupt(self, history: list[dict], partial: dict) -> None:
+        self.checkpointer.save(history, partial, self.pass_states())
+        self.log(f"interrupted: checkpoint at epoch {partial['epoch']}, step {partial['step']}; "
+                 f"continue with --resume {self.run.path}")

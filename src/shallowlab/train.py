@@ -1,9 +1,12 @@
 """``fit`` and ``evaluate``: a training loop that knows nothing about the model it trains.
 
-The history of a fit is a plain list of per-epoch records, each a dict with the keys of
-:data:`HISTORY_KEYS`, ready for ``json.dump``. Metrics are summed on the tensor side and read
-once per epoch (on a terminal, also at most twice a second for the progress bar), so the loop
-never waits on the host between batches.
+The loop drives a step (:mod:`shallowlab.steps`: ``forward(X, y)``, then ``update()``) over
+the batches; around it, one part per job: :class:`Sums` keeps the epoch's running loss and
+accuracy, :class:`DivergenceGuard` stops a run whose loss blows up, and callbacks
+(:mod:`shallowlab.callbacks`) show progress, save checkpoints and set schedules. The history
+is a plain list of per-epoch records with the keys of :data:`HISTORY_KEYS`, ready for
+``json.dump``. Sums are read once per epoch, so on an accelerator the host never waits on
+the device between batches.
 """
 
 from __future__ import annotations
@@ -15,12 +18,12 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import torch
-from torch import nn
 
-from shallowlab import fused
+from shallowlab.callbacks import Callback, CallbackList, Progress
+from shallowlab.devices import reads_are_free
 from shallowlab.errors import DivergedError
 from shallowlab.metrics import correct
 
@@ -28,248 +31,95 @@ BLOWUP = 1e4  # a batch loss this many times the run's early loss means it has d
 CHECK_EVERY = 32  # steps between divergence checks on an accelerator
 HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "seconds")
 Batch = tuple[torch.Tensor, torch.Tensor]
-LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Metric = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-Updater = torch.optim.Optimizer | Callable[[int], None]
-Model = nn.Module  # or anything callable with parameters(), train() and eval(), as scratch's
-ENGINES = ("auto", "autograd", "fused", "compiled")
 
 
-class AutogradStep:
-    """The book's training step (d2l ``train_epoch_ch3``), in the two halves ``fit`` drives.
-
-    ``forward(X, y)`` returns the model's output and the per-example losses, graph attached;
-    ``update()`` back-propagates and changes the parameters. With a ``torch.optim.Optimizer``
-    that is ``zero_grad(); l.mean().backward(); step()``; any other updater is the
-    from-scratch kind, called as ``updater(batch_size)`` after ``l.sum().backward()``.
+class Sums:
+    """An epoch's running sums: the loss, the correct predictions (with a metric) and the
+    examples. Python numbers where reading the device is free (the CPU), tensors on the device
+    elsewhere, read once at the epoch's end. ``state_dict`` carries them through a checkpoint.
     """
 
-    def __init__(self, model: Model, loss_fn: LossFn, updater: Updater) -> None:
-        self.model, self.loss_fn, self.updater = model, loss_fn, updater
-        self._loss, self._batch_size = None, 0
+    def __init__(self, on_host: bool, counts_hits: bool) -> None:
+        self.on_host, self.counts_hits = on_host, counts_hits
+        self.loss, self.hits, self.n = 0.0, 0, 0
 
-    def forward(self, X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        out = self.model(X)
-        self._loss, self._batch_size = self.loss_fn(out, y), len(y)
-        return out, self._loss
+    def read(self, value: torch.Tensor):
+        """``value`` as the sums hold it: a number on the host, else the tensor itself."""
+        return value.item() if self.on_host else value
 
-    def update(self) -> None:
-        loss, self._loss = self._loss, None
-        if isinstance(self.updater, torch.optim.Optimizer):
-            self.updater.zero_grad(set_to_none=True)
-            loss.mean().backward()
-            self.updater.step()
+    def add(self, loss_sum, hits, n: int) -> None:
+        self.loss, self.n = self.loss + loss_sum, self.n + n
+        if self.counts_hits:
+            self.hits = self.hits + self.read(hits)
+
+    def means(self) -> tuple[float, float | None]:
+        """The mean loss and accuracy over the examples so far (a host read)."""
+        if self.n == 0:
+            raise ValueError("fit() got an empty training set")
+        acc = float(self.hits) / self.n if self.counts_hits else None
+        return float(self.loss) / self.n, acc
+
+    def shown(self) -> dict[str, str]:
+        """The running means, formatted for a progress bar."""
+        loss, acc = self.means()
+        return {"loss": f"{loss:.4g}", **({"acc": f"{acc:.3f}"} if acc is not None else {})}
+
+    def state_dict(self) -> dict:
+        return {"loss": self.loss, "hits": self.hits, "n": self.n}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.loss, self.hits, self.n = state["loss"], state["hits"], state["n"]
+
+
+class DivergenceGuard:
+    """Stops a run whose loss blows up, before the offending step changes the model.
+
+    A batch's mean loss that is not finite, or over ``BLOWUP`` times the early loss, raises
+    :class:`DivergedError`. The early loss is the first batch's during epoch 1 and epoch 1's
+    mean after it: a function of the history, so a resumed run judges as an uninterrupted one.
+    On the host every batch is checked as it comes (a read costs nothing); on an accelerator a
+    flag gathers on the device and is read every ``CHECK_EVERY`` steps and by :meth:`flush`.
+    """
+
+    def __init__(self, on_host: bool) -> None:
+        self.on_host, self.first = on_host, None  # the run's first batch loss
+        self.epoch = self.step = 0
+        self.early = self.last = self.bad = None
+
+    def start(self, epoch: int, history: list[dict]) -> None:
+        self.epoch, self.step, self.last, self.bad = epoch, 0, None, None
+        self.early = abs(history[0]["train_loss"]) if history else self.first
+
+    def check(self, step: int, mean) -> None:
+        """``mean``: the batch's mean loss, a number on the host, else a 0-d tensor."""
+        self.step = step
+        if self.early is None:
+            self.early = self.first = abs(float(mean))
+        limit = BLOWUP * self.early + 1e-12
+        if self.on_host:
+            if not (math.isfinite(mean) and abs(mean) <= limit):
+                raise DivergedError(self.epoch, step, mean, self.early, self.last)
         else:
-            loss.sum().backward()
-            self.updater(self._batch_size)
+            bad = ~(torch.isfinite(mean) & (mean.abs() <= limit))
+            self.bad = bad if self.bad is None else self.bad | bad
+            if step % CHECK_EVERY == 0:
+                self.flush(mean)
+        self.last = mean
 
+    def flush(self, mean=None) -> None:
+        """Raise if the device's flag says a step since the last read diverged; ``mean`` is
+        the loss of the step being checked, if it is not yet ``last``."""
+        if self.bad is not None and self.bad:
+            loss, before = (self.last, None) if mean is None else (mean, self.last)
+            raise DivergedError(self.epoch, self.step, float(loss), self.early,
+                                None if before is None else float(before))
 
-def resolve_engine(model: Model, loss_fn: LossFn, updater: Updater,
-                   engine: str = "auto") -> tuple[str, str | None]:
-    """The engine ``engine`` comes to for this model, and why the fused step does not apply
-    when ``auto`` falls back to ``autograd`` (else None).
+    def state_dict(self) -> dict:
+        return {"first": self.first}
 
-    ``auto`` takes the fused step wherever it applies (an MLP or softmax regression with
-    cross-entropy and SGD; see :func:`shallowlab.fused.unsupported`), autograd elsewhere;
-    ``fused`` insists on it (``ValueError`` with the reason when it does not apply).
-    ``compiled`` is autograd through ``torch.compile(model)``, with CUDA graphs
-    (``mode="reduce-overhead"``) on a GPU: it costs seconds to compile, then pays where
-    launching many small kernels is the bottleneck. On a small CPU it has not paid here.
-    """
-    if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}; choose from {ENGINES}")
-    if engine not in ("auto", "fused"):
-        return engine, None
-    reason = fused.unsupported(model, loss_fn, updater)
-    if reason is None:
-        return "fused", None
-    if engine == "fused":
-        raise ValueError(f"the fused step cannot train this: {reason}")
-    return "autograd", reason
-
-
-def training_step(model: Model, loss_fn: LossFn, updater: Updater, engine: str = "auto"):
-    """The step ``fit`` uses for ``engine`` (see :func:`resolve_engine`):
-    :class:`shallowlab.fused.FusedStep` or :class:`AutogradStep`."""
-    engine, _ = resolve_engine(model, loss_fn, updater, engine)
-    if engine == "fused":
-        return fused.FusedStep(model, loss_fn, updater)
-    if engine == "compiled":
-        on_gpu = any(p.device.type == "cuda" for p in model.parameters())
-        model = torch.compile(model, mode="reduce-overhead" if on_gpu else None)
-    return AutogradStep(model, loss_fn, updater)
-
-
-@torch.inference_mode()
-def evaluate(model: Model, loss_fn: LossFn, batches: Iterable[Batch],
-             metric: Metric | None = correct) -> tuple[float, float | None]:
-    """Mean loss and accuracy (None without ``metric``) of ``model`` over ``batches``.
-
-    ``loss_fn`` returns one loss per example; the means are over examples, not batches.
-    """
-    was_training = model.training
-    model.eval()
-    loss_sum = hits = 0
-    n = 0
-    for X, y in batches:
-        out = model(X)
-        loss_sum = loss_sum + loss_fn(out, y).sum()
-        if metric is not None:
-            hits = hits + metric(out, y)
-        n += len(y)
-    model.train(was_training)
-    if n == 0:
-        raise ValueError("evaluate() got no batches")
-    return loss_sum.item() / n, (hits.item() / n if metric is not None else None)
-
-
-def _bar(total: int, desc: str):
-    from tqdm import tqdm  # only on a terminal
-
-    return tqdm(total=total, desc=desc, leave=True, dynamic_ncols=True, file=sys.stderr)
-
-
-def fit(
-    model: Model,
-    loss_fn: LossFn,
-    updater: Updater,
-    train: Iterable[Batch],
-    *,
-    epochs: int,
-    test: Iterable[Batch] | None = None,
-    metric: Metric | None = correct,
-    history: list[dict] | None = None,
-    on_epoch_end: Callable[[list[dict]], None] | None = None,
-    progress: bool | None = None,
-    log: Callable[[str], None] = print,
-    engine: str = "auto",
-    on_interrupt: Callable[[list[dict], dict], None] | None = None,
-    resume: dict | None = None,
-) -> list[dict]:
-    """Train ``model`` for ``epochs`` passes over ``train``; returns the history.
-
-    The book's contract (d2l ``train_epoch_ch3``): ``loss_fn`` returns one loss per example.
-    With a ``torch.optim.Optimizer``, a step is ``zero_grad(); l.mean().backward(); step()``;
-    any other ``updater`` is the from-scratch kind, called as ``updater(batch_size)`` after
-    ``l.sum().backward()`` (for example ``lambda n: scratch.sgd(params, lr, n)``), and clears
-    the gradients itself. ``engine`` picks how a step is computed (:func:`training_step`): by
-    default an MLP with cross-entropy and SGD takes the hand-fused step of
-    :mod:`shallowlab.fused`, the same arithmetic in far fewer operations.
-
-    A batch whose mean loss is not finite, or exceeds ``BLOWUP`` times the run's early loss (in
-    the first epoch its first batch's, after it the first epoch's mean), stops the run with
-    :class:`DivergedError` before it updates anything. On the CPU that is checked at every step
-    (a read costs nothing there); on an accelerator every ``CHECK_EVERY`` steps, so the host
-    does not wait on the device at each one.
-
-    ``train_loss`` and ``train_acc`` are means over the epoch's examples as they were trained
-    (the book's convention); ``test_loss`` and ``test_acc`` are measured on ``test`` after the
-    epoch. An accuracy is None without ``metric`` (regression), a test metric without ``test``.
-
-    Args:
-        metric: the number of correct predictions in a batch, as a tensor; None for none.
-        history: records of epochs already trained; training continues after the last one.
-        on_epoch_end: called with the history after each epoch (to save, plot, checkpoint).
-        progress: a tqdm bar per epoch when True, one plain line per epoch when False;
-            None picks the bar when stderr is a terminal.
-        on_interrupt: given, a Ctrl-C or SIGTERM during training (in the main thread) lets
-            the step under way finish, then calls ``on_interrupt(history, partial)`` and raises
-            ``KeyboardInterrupt``; a second signal stops at once. ``partial`` is where the
-            epoch stood: ``epoch``, ``step`` (steps done), ``loss_sum``, ``hits``, ``n``,
-            ``seconds`` and ``first`` (the first batch's loss), enough to save a checkpoint
-            and continue there.
-        resume: such a ``partial``: its epoch continues after its first ``step`` batches
-            (``train`` must yield the same order again), from its sums.
-    """
-    history = list(history or [])
-    first = resume.get("first") if resume else None  # the run's first batch loss
-    step_ = training_step(model, loss_fn, updater, engine)
-    bar = sys.stderr.isatty() if progress is None else progress
-    with _deferred_signals(on_interrupt is not None) as stop:
-        for epoch in range(len(history) + 1, epochs + 1):
-            start = time.perf_counter()
-            model.train()
-            loss_sum = hits = n = done = 0
-            if resume is not None and resume["epoch"] == epoch:  # continue inside this epoch
-                done, n = resume["step"], resume["n"]
-                loss_sum, hits = resume["loss_sum"], resume["hits"]
-                start -= resume["seconds"]
-            pbar = _bar(len(train) if hasattr(train, "__len__") else None,
-                        f"epoch {epoch}/{epochs}") if bar else None
-            if pbar is not None and done:
-                pbar.update(done)
-            shown = start
-            last = bad = None
-            # BLOWUP's yardstick: a function of the history, so a resumed run has the same one
-            early = abs(history[0]["train_loss"]) if history else first
-            for step, (X, y) in enumerate(itertools.islice(train, done, None), done + 1):
-                out, loss = step_.forward(X, y)
-                if loss.numel() != len(y):
-                    raise ValueError(f"loss_fn must return one loss per example ({len(y)}), "
-                                     f"got shape {tuple(loss.shape)}; use reduction='none'")
-                batch_loss = loss.detach().sum()
-                free = reads_are_free(X.device)
-                if free:  # sum on the host, check now
-                    batch_loss = batch_loss.item()
-                    mean = batch_loss / len(y)
-                    if early is None:
-                        early = first = abs(mean)
-                    if not (math.isfinite(mean) and abs(mean) <= BLOWUP * early + 1e-12):
-                        raise DivergedError(epoch, step, mean, early, last)
-                else:  # on an accelerator: a flag on the device, read every CHECK_EVERY steps
-                    mean = batch_loss / len(y)
-                    if early is None:
-                        early = first = mean.abs().item()
-                    ok = torch.isfinite(mean) & (mean.abs() <= BLOWUP * early + 1e-12)
-                    bad = ~ok if bad is None else bad | ~ok
-                    if step % CHECK_EVERY == 0 and bad:
-                        raise DivergedError(epoch, step, mean.item(), early,
-                                            last.item() if last is not None else None)
-                last = mean
-                step_.update()
-                loss_sum = loss_sum + batch_loss  # a tensor off the CPU: no host sync
-                if metric is not None:
-                    with torch.no_grad():
-                        hit = metric(out, y)
-                    hits = hits + (hit.item() if free else hit)
-                n += len(y)
-                if stop.requested:  # a signal: save where the epoch stands, then stop
-                    if bad is not None and bad:
-                        raise DivergedError(epoch, step, last.item(), early, None)
-                    on_interrupt(history, {"epoch": epoch, "step": step, "loss_sum": loss_sum,
-                                           "hits": hits, "n": n, "first": first,
-                                           "seconds": time.perf_counter() - start})
-                    raise KeyboardInterrupt
-                if pbar is not None:
-                    pbar.update()
-                    if time.perf_counter() - shown > 0.5:  # a host read, twice a second at most
-                        shown = time.perf_counter()
-                        shown_acc = {"acc": f"{float(hits) / n:.3f}"} if metric is not None \
-                            else {}
-                        pbar.set_postfix(loss=f"{float(loss_sum) / n:.4g}", **shown_acc,
-                                         refresh=False)
-            if n == 0:
-                raise ValueError("fit() got an empty training set")
-            if bad is not None and bad:  # an accelerator's last steps, not yet checked
-                raise DivergedError(epoch, step, last.item(), early, None)
-            record = {"epoch": epoch, "train_loss": float(loss_sum) / n,
-                      "train_acc": float(hits) / n if metric is not None else None,
-                      "test_loss": None, "test_acc": None}
-            if test is not None:
-                record["test_loss"], record["test_acc"] = evaluate(model, loss_fn, test, metric)
-            record["seconds"] = time.perf_counter() - start
-            history.append(record)
-            line = format_record(record, epochs)
-            if pbar is not None:
-                pbar.set_postfix_str(line.split("  ", 1)[1], refresh=True)
-                pbar.close()
-            else:
-                log(line)
-            if on_epoch_end is not None:
-                on_epoch_end(history)
-            if stop.requested:  # a signal after the epoch's last step: its end is saved
-                raise KeyboardInterrupt
-    return history
+    def load_state_dict(self, state: dict) -> None:
+        self.first = state["first"]
 
 
 class _Stop:
@@ -277,7 +127,7 @@ class _Stop:
 
 
 @contextlib.contextmanager
-def _deferred_signals(enabled: bool):
+def deferred_signals(enabled: bool):
     """While active (and ``enabled``, in the main thread), SIGINT and SIGTERM only set
     ``requested``; a second one raises ``KeyboardInterrupt`` at once. The previous handlers
     are back on exit."""
@@ -299,32 +149,122 @@ def _deferred_signals(enabled: bool):
             signal.signal(sig, old)
 
 
-def reads_are_free(device: torch.device) -> bool:
-    """Whether reading a value on the host costs nothing: on the CPU there is no queue to
-    drain, and a Python number adds faster than a tensor. Elsewhere a read waits for the
-    device, so ``fit`` keeps its sums and its divergence flag on the device."""
-    return device.type == "cpu"
+def run_epoch(step, train: Iterable[Batch], epoch: int, sums: Sums, guard: DivergenceGuard,
+              callbacks: CallbackList, stop: _Stop, metric: Metric | None = correct,
+              done: int = 0) -> int | None:
+    """Train one pass over ``train`` after its first ``done`` batches, adding to ``sums``.
+
+    Returns None at the pass's end, or the number of steps done when a signal asks to stop.
+    """
+    for i, (X, y) in enumerate(itertools.islice(train, done, None), done + 1):
+        callbacks.on_step_begin(epoch, i)
+        out, loss = step.forward(X, y)
+        if loss.numel() != len(y):
+            raise ValueError(f"loss_fn must return one loss per example ({len(y)}), "
+                             f"got shape {tuple(loss.shape)}; use reduction='none'")
+        batch_loss = sums.read(loss.detach().sum())
+        mean = batch_loss / len(y)
+        guard.check(i, mean)
+        step.update()
+        with torch.no_grad():
+            sums.add(batch_loss, metric(out, y) if metric is not None else None, len(y))
+        callbacks.on_step_end(epoch, i, mean, sums)
+        if stop.requested:
+            guard.flush()
+            return i
+    return None
 
 
-def resolve_device(name: str = "auto") -> torch.device:
-    """``auto`` picks CUDA, then Apple's MPS, then the CPU; any other name is taken as given."""
-    if name != "auto":
-        return torch.device(name)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+@torch.inference_mode()
+def evaluate(model, loss_fn, batches: Iterable[Batch],
+             metric: Metric | None = correct) -> tuple[float, float | None]:
+    """Mean loss and accuracy (None without ``metric``) of ``model`` over ``batches``.
+
+    ``loss_fn`` returns one loss per example; the means are over examples, not batches.
+    """
+    was_training = model.training
+    model.eval()
+    loss_sum = hits = 0
+    n = 0
+    for X, y in batches:
+        out = model(X)
+        loss_sum = loss_sum + loss_fn(out, y).sum()
+        if metric is not None:
+            hits = hits + metric(out, y)
+        n += len(y)
+    model.train(was_training)
+    if n == 0:
+        raise ValueError("evaluate() got no batches")
+    return loss_sum.item() / n, (hits.item() / n if metric is not None else None)
 
 
-def format_record(record: dict, epochs: int) -> str:
-    """One line for an epoch: ``epoch 3/10  train loss 0.5123 acc 0.812  test ...  1.2s``."""
-    def part(split: str) -> str:
-        text = f"  {split} loss {record[f'{split}_loss']:.4g}"
-        acc = record[f"{split}_acc"]
-        return text + (f" acc {acc:.3f}" if acc is not None else "")
+def fit(step, train: Iterable[Batch], *, epochs: int, test: Iterable[Batch] | None = None,
+        metric: Metric | None = correct, history: list[dict] | None = None,
+        callbacks: Sequence[Callback] = (), progress: bool | None = None,
+        log: Callable[[str], None] = print, resume: dict | None = None) -> list[dict]:
+    """Train ``step.model`` for ``epochs`` passes over ``train`` by ``step``; the history.
 
-    line = f"epoch {record['epoch']}/{epochs}" + part("train")
-    if record["test_loss"] is not None:
-        line += part("test")
-    return line + f"  {record['seconds']:.1f}s"
+    ``step`` comes from :func:`shallowlab.steps.make_step` (or is any object with ``model``,
+    ``loss_fn``, ``device``, ``forward`` and ``update``); its ``loss_fn`` returns one loss per
+    example. ``train_loss`` and ``train_acc`` are means over the epoch's examples as they
+    were trained (the book's convention); ``test_loss`` and ``test_acc`` are measured on
+    ``test`` after the epoch. An accuracy is None without ``metric`` (regression), a test
+    metric without ``test``. A diverging loss stops the run (:class:`DivergenceGuard`).
+
+    Args:
+        train: re-iterable batches; ``train.set_epoch(epoch)`` is called before each pass
+            where it exists (a batch-size plan, see :class:`shallowlab.data.batches.Batches`).
+        metric: the number of correct predictions in a batch, as a tensor; None for none.
+        history: records of epochs already trained; training continues after the last one.
+        callbacks: :class:`shallowlab.callbacks.Callback` s, called in order after progress.
+        progress: a tqdm bar per epoch when True, one line per epoch through ``log`` when
+            False; None picks the bar when stderr is a terminal.
+        resume: a ``partial`` an interrupt handed to ``on_interrupt`` (``epoch``, ``step``,
+            ``seconds``, ``sums``, ``guard``): its epoch continues after its first ``step``
+            batches, from its sums (``train`` must yield the same order again).
+    """
+    history = list(history or [])
+    on_host = reads_are_free(step.device)
+    guard = DivergenceGuard(on_host)
+    bar = sys.stderr.isatty() if progress is None else progress
+    calls = CallbackList([Progress(epochs, bar, log), *callbacks])
+    if resume is not None:
+        guard.load_state_dict(resume["guard"])
+    try:
+        with deferred_signals(calls.interruptible) as stop:
+            for epoch in range(len(history) + 1, epochs + 1):
+                partial = resume if resume is not None and resume["epoch"] == epoch else {}
+                start = time.perf_counter() - partial.get("seconds", 0.0)
+                sums = Sums(on_host, metric is not None)
+                if partial:
+                    sums.load_state_dict(partial["sums"])
+                if hasattr(train, "set_epoch"):
+                    train.set_epoch(epoch)
+                guard.start(epoch, history)
+                step.model.train()
+                calls.on_epoch_begin(epoch, len(train) if hasattr(train, "__len__") else None)
+                stopped = run_epoch(step, train, epoch, sums, guard, calls, stop, metric,
+                                    partial.get("step", 0))
+                if stopped is not None:
+                    calls.on_interrupt(history, {
+                        "epoch": epoch, "step": stopped, "seconds": time.perf_counter() - start,
+                        "sums": sums.state_dict(), "guard": guard.state_dict()})
+                    raise KeyboardInterrupt
+                guard.flush()
+                history.append(_record(epoch, sums, step, test, metric, start))
+                calls.on_epoch_end(history)
+                if stop.requested:  # a signal after the epoch's last step: its end is saved
+                    raise KeyboardInterrupt
+    finally:
+        calls.on_fit_end(history)
+    return history
+
+
+def _record(epoch: int, sums: Sums, step, test, metric, start: float) -> dict:
+    """The epoch's record: its training means, then the model measured on ``test``."""
+    train_loss, train_acc = sums.means()
+    test_loss, test_acc = (evaluate(step.model, step.loss_fn, test, metric)
+                           if test is not None else (None, None))
+    return {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc,
+            "test_loss": test_loss, "test_acc": test_acc,
+            "seconds": time.perf_counter() - start}

@@ -14,7 +14,7 @@ from torch import nn
 from shallowlab.d2l._data import get_fashion_mnist_labels
 from shallowlab.d2l._figures import FIGURES, Animator, show_images
 from shallowlab.errors import ShallowlabError
-from shallowlab.train import training_step
+from shallowlab.steps import make_step
 
 
 class TrainingCheckError(ShallowlabError, AssertionError):
@@ -100,7 +100,7 @@ def train_epoch_ch3(net, train_iter, loss, updater) -> tuple[float, float]:
     """
     if isinstance(net, nn.Module):
         net.train()
-    step = training_step(net, loss, updater)  # the fused step where it applies, else autograd
+    step = make_step(net, loss, updater)  # the fused step where it applies, else autograd
     device, loss_sum, hits, n = device_of(net), 0, 0, 0
     for X, y in train_iter:
         X, y = _to(device, X, y)

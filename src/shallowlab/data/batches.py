@@ -7,7 +7,7 @@ with a ``DataLoader`` costs a Python call, a conversion and a collation per exam
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 
@@ -17,22 +17,31 @@ class Batches:
 
     Args:
         X, y: tensors with the same first dimension, already on the device they will be used on.
-        batch_size: examples per batch; the last batch is short unless ``drop_last``.
+        batch_size: examples per batch, or a plan: a function of the epoch (1-based) giving
+            that epoch's batch size, followed from :meth:`set_epoch` on (a training loop calls
+            it before each pass). The last batch is short unless ``drop_last``.
         shuffle: draw a new order from ``generator`` at every pass.
         generator: the source of the order (seed it per run for reproducible training).
     """
 
-    def __init__(self, X: torch.Tensor, y: torch.Tensor, batch_size: int, *,
-                 shuffle: bool = True, generator: torch.Generator | None = None,
-                 drop_last: bool = False) -> None:
+    def __init__(self, X: torch.Tensor, y: torch.Tensor,
+                 batch_size: int | Callable[[int], int], *, shuffle: bool = True,
+                 generator: torch.Generator | None = None, drop_last: bool = False) -> None:
         if len(X) != len(y):
             raise ValueError(f"X has {len(X)} examples but y has {len(y)}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         self.X, self.y = X, y
-        self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
-        self.generator = generator
+        self.plan = batch_size if callable(batch_size) else None
+        self.shuffle, self.drop_last, self.generator = shuffle, drop_last, generator
         self.pass_state: torch.Tensor | None = None  # the state the last order was drawn from
+        self.batch_size = batch_size if self.plan is None else 0
+        self.set_epoch(1)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Follow the batch-size plan (if any) for ``epoch``, 1-based."""
+        if self.plan is not None:
+            self.batch_size = self.plan(epoch)
+        if not (isinstance(self.batch_size, int) and self.batch_size >= 1):
+            raise ValueError(f"batch_size must be at least 1 (an integer), got {self.batch_size!r}")
 
     def __len__(self) -> int:
         n, b = len(self.X), self.batch_size

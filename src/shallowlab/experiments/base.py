@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 import torch
 
 import shallowlab
+from shallowlab import tensorboard
 from shallowlab.errors import ConfigError, DivergedError
 from shallowlab.runs import RunDir
+from shallowlab.steps import ENGINES
 
 Log = Callable[[str], None]
 
@@ -70,12 +72,13 @@ CHECKS: dict[str, tuple[Callable, str]] = {
     "init_std": (lambda v: v > 0, "a number > 0"),
     "seed": (lambda v: isinstance(v, int) and 0 <= v < 2**63, "an integer >= 0"),
     "fast": (lambda v: isinstance(v, bool), "true or false"),
+    "tensorboard": (lambda v: isinstance(v, bool), "true or false"),
 }
 CHOICES = {
     "impl": ("scratch", "concise"),
     "activation": ("relu", "sigmoid", "tanh"),
     "init": ("normal", "xavier", "he", "zeros"),
-    "engine": ("auto", "autograd", "fused", "compiled"),
+    "engine": ENGINES,
 }
 
 
@@ -108,6 +111,8 @@ def resolve(experiment: Experiment, overrides: dict) -> dict:
     if "dropout" in config and len(config["dropout"]) not in (1, len(config["hidden"])):
         raise ConfigError(f"--dropout has {len(config['dropout'])} values for "
                           f"{len(config['hidden'])} hidden layers; give one, or one per layer")
+    if config.get("tensorboard"):
+        tensorboard.require()
     if experiment.check is not None:
         experiment.check(config)
     return config

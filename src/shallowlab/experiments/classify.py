@@ -8,29 +8,35 @@ generator in the same order, so with the same seed they start from the same para
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from shallowlab import nets, plots, schedules, scratch
+from shallowlab.callbacks import LrSchedule
 from shallowlab.data import fashion_mnist
 from shallowlab.data.batches import Batches
+from shallowlab.devices import resolve_device
 from shallowlab.errors import ConfigError
 from shallowlab.experiments.base import Log
-from shallowlab.runs import CHECKPOINT, Checkpointer, RunDir, atomic_write
-from shallowlab.train import fit, resolve_device, resolve_engine
+from shallowlab.runs import CHECKPOINT, Checkpointer, Checkpointing, RunDir, atomic_write
+from shallowlab.steps import make_step, resolve_engine
+from shallowlab.tensorboard import TensorBoardLogger
+from shallowlab.train import fit
 
 EVAL_BATCH = 4096  # evaluation keeps no graph, so big batches only save per-batch overhead
 SHOWN = 18  # test images drawn in predictions.png
+PROBE = 256  # training examples whose gradient TensorBoard shows each epoch
 
 
 def common_defaults() -> dict:
     """The book's settings for chapter 3 and 4 classifiers."""
     return {"impl": "concise", "epochs": 10, "lr": 0.1, "batch_size": 256, "init": "normal",
             "init_std": 0.01, "weight_decay": 0.0, "label_smoothing": 0.0, "seed": 0,
-            "device": "auto", "engine": "auto", "data_dir": None}
+            "device": "auto", "engine": "auto", "data_dir": None, "tensorboard": False}
 
 
 @dataclass(frozen=True)
@@ -48,45 +54,6 @@ class Schedule:
     warmup: float = 0.0
     doublings: int = 0
     standardize: bool = False
-
-
-class ScheduledBatches:
-    """``batches`` with the :class:`Schedule`'s batch size and per-step learning rate.
-
-    Each pass is one epoch: before step ``i`` of ``n`` of epoch ``e`` it sets every group's
-    ``lr`` to ``warmup_cosine((e - 1 + i / n) / epochs)``, and a finished pass moves on to
-    the next epoch's batch size. Everything is computed from the epoch number and the step,
-    so a resumed run (``start(epoch)``) trains with exactly the values it would have.
-    """
-
-    def __init__(self, batches: Batches, optimizer: torch.optim.Optimizer, config: dict,
-                 schedule: Schedule) -> None:
-        self.batches, self.optimizer, self.schedule = batches, optimizer, schedule
-        self.epochs, self.peak, self.first = config["epochs"], config["lr"], config["batch_size"]
-        self.start(1)
-
-    def start(self, epoch: int) -> None:
-        """Get ready to train ``epoch`` (1-based): its batch size."""
-        self.epoch = epoch
-        self.batches.batch_size = schedules.doubling_batch_size(
-            epoch, self.epochs, self.first, self.schedule.doublings)
-
-    @property
-    def pass_state(self) -> torch.Tensor | None:
-        return self.batches.pass_state
-
-    def __len__(self) -> int:
-        return len(self.batches)
-
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        n = len(self.batches)
-        for i, batch in enumerate(self.batches):
-            progress = (self.epoch - 1 + i / n) / self.epochs
-            lr = schedules.warmup_cosine(progress, self.peak, self.schedule.warmup)
-            for group in self.optimizer.param_groups:
-                group["lr"] = lr
-            yield batch
-        self.start(self.epoch + 1)
 
 
 def check_scratch(config: dict) -> None:
@@ -130,18 +97,32 @@ def scratch_setup(model, config: dict):
     return loss, lambda batch_size: scratch.sgd(params, lr, batch_size)
 
 
-def train_classifier(config: dict, run: RunDir, log: Log,
-                     build: Callable[[dict, torch.Generator], object], title: str,
-                     schedule: Schedule | None = None):
-    """Build ``build(config, generator)``, train it on Fashion-MNIST; save history and figures.
+@dataclass
+class Prepared:
+    """A classification run ready to train: its step, data, callbacks and where it resumes."""
+
+    model: object
+    step: object
+    train: Batches
+    test: Batches
+    callbacks: list
+    history: list[dict]
+    partial: dict | None
+    extra: dict  # what the summary records of how it ran
+
+
+def prepare_run(config: dict, run: RunDir, log: Log,
+                build: Callable[[dict, torch.Generator], object],
+                schedule: Schedule | None = None) -> Prepared:
+    """Build ``build(config, generator)``, its loss, updater and step, the Fashion-MNIST
+    batches and the callbacks; restore the run's checkpoint if it has one.
 
     ``schedule`` (concise models only) adds momentum, schedules and standardized inputs; None
-    trains as the book does. Returns the summary's extra figures and the trained model.
+    trains as the book does.
     """
     device = resolve_device(config["device"])
     data = fashion_mnist.load(config["data_dir"])
     log(f"data: {data.source}  device: {device}  impl: {config['impl']}")
-
     seed = config["seed"]
     torch.manual_seed(seed)  # nn.Dropout and dropout_layer draw from the global generator
     model = build(config, torch.Generator().manual_seed(seed)).to(device)
@@ -150,54 +131,79 @@ def train_classifier(config: dict, run: RunDir, log: Log,
         loss, updater = setup(model, config)
     else:
         loss, updater = concise_setup(model, config, schedule.momentum)
+    step = _step(model, loss, updater, config["engine"], log)
 
     X_train, X_test = to_float(data.train_images, device), to_float(data.test_images, device)
     if schedule is not None and schedule.standardize:  # x <- (x - mean) / std, train's stats
         mean, std = X_train.mean(), X_train.std()
         for X in (X_train, X_test):
             X.sub_(mean).div_(std)
-    y_test = data.test_labels.to(device)
     order = torch.Generator().manual_seed(seed + 1)
-    train = Batches(X_train, data.train_labels.to(device), config["batch_size"], generator=order)
-    test = Batches(X_test, y_test, EVAL_BATCH, shuffle=False)
-    if schedule is not None:
-        train = ScheduledBatches(train, updater, config, schedule)
+    train = Batches(X_train, data.train_labels.to(device), _batch_size(config, schedule),
+                    generator=order)
+    test = Batches(X_test, data.test_labels.to(device), EVAL_BATCH, shuffle=False)
 
-    try:
-        engine, reason = resolve_engine(model, loss, updater, config["engine"])
-    except ValueError as e:  # --engine fused where it does not apply
-        raise ConfigError(f"--engine fused: {e}; use --engine auto or autograd") from None
-    log(f"engine: {engine}" + (f" (the fused step does not apply: {reason})" if reason else ""))
     optimizer = updater if isinstance(updater, torch.optim.Optimizer) else None
-    checkpoint = Checkpointer(run, model, optimizer, {"order": order})
-    history, partial = checkpoint.restore()  # [], None unless this is a resumed run
+    checkpointer = Checkpointer(run, model, optimizer, {"order": order})
+    history, partial = checkpointer.restore()  # [], None unless this is a resumed run
     if partial:
         log(f"resuming in epoch {partial['epoch']} after step {partial['step']} from "
             f"{run / CHECKPOINT}")
     elif history:
         log(f"resuming after epoch {len(history)} from {run / CHECKPOINT}")
-    if isinstance(train, ScheduledBatches):  # the epoch the run goes on with
-        train.start(partial["epoch"] if partial else len(history) + 1)
+    callbacks = [Checkpointing(run, checkpointer, lambda: {"order": train.pass_state}, log)]
+    if schedule is not None:
+        callbacks.append(LrSchedule(updater, functools.partial(
+            schedules.warmup_cosine, peak=config["lr"], warmup=schedule.warmup),
+            config["epochs"]))
+    if config.get("tensorboard"):
+        callbacks.append(TensorBoardLogger(run / "tensorboard", model, loss,
+                                           (X_train[:PROBE], train.y[:PROBE]), optimizer, config))
+    extra = {"device": str(device), "engine": step.engine, "data": str(data.source)}
+    return Prepared(model, step, train, test, callbacks, history, partial, extra)
 
-    def save(history: list[dict]) -> None:
-        checkpoint.save(history)  # first: a history.json never runs ahead of the checkpoint
-        run.write_history(history)
 
-    def save_interrupted(history: list[dict], partial: dict) -> None:
-        # the order generator as it was when this epoch's order was drawn, to draw it again
-        checkpoint.save(history, partial, {"order": train.pass_state})
-        log(f"interrupted: checkpoint at epoch {partial['epoch']}, step {partial['step']}; "
-            f"continue with --resume {run.path}")
+def _step(model, loss, updater, engine: str, log: Log):
+    """The training step ``--engine`` asks for, said in the log."""
+    try:
+        name, reason = resolve_engine(model, loss, updater, engine)
+    except ValueError as e:  # --engine fused where it does not apply
+        raise ConfigError(f"--engine fused: {e}; use --engine auto or autograd") from None
+    log(f"engine: {name}" + (f" (the fused step does not apply: {reason})" if reason else ""))
+    return make_step(model, loss, updater, name)
 
-    history = fit(model, loss, updater, train, epochs=config["epochs"], test=test, log=log,
-                  history=history, on_epoch_end=save, engine=engine,
-                  on_interrupt=save_interrupted, resume=partial)
+
+def _batch_size(config: dict, schedule: Schedule | None):
+    """The batch size, or with a schedule's doublings the plan of one per epoch."""
+    if schedule is None or not schedule.doublings:
+        return config["batch_size"]
+    return functools.partial(schedules.doubling_batch_size, epochs=config["epochs"],
+                             first=config["batch_size"], doublings=schedule.doublings)
+
+
+def train_run(prepared: Prepared, config: dict, log: Log) -> list[dict]:
+    """Train a prepared run to ``config["epochs"]``; its history."""
+    p = prepared
+    return fit(p.step, p.train, epochs=config["epochs"], test=p.test, log=log,
+               history=p.history, callbacks=p.callbacks, resume=p.partial)
+
+
+def train_classifier(config: dict, run: RunDir, log: Log,
+                     build: Callable[[dict, torch.Generator], object], title: str,
+                     schedule: Schedule | None = None):
+    """Prepare, train, save the weights and draw the figures of a classification run.
+
+    Returns the summary's extra figures and the trained model.
+    """
+    prepared = prepare_run(config, run, log, build, schedule)
+    history = train_run(prepared, config, log)
+    model, test = prepared.model, prepared.test
     run.save_weights(model)
-
     atomic_write(run / "curves.png", plots.png_bytes(plots.curves(history, title)))
     with torch.inference_mode():
         model.eval()
-        predicted = model(X_test[:SHOWN]).argmax(1)
+        X, y = test.X[:SHOWN], test.y[:SHOWN]
+        predicted = model(X).argmax(1)
     atomic_write(run / "predictions.png", plots.png_bytes(plots.predictions(
-        X_test[:SHOWN], y_test[:SHOWN].tolist(), predicted.tolist(), fashion_mnist.CLASS_NAMES)))
-    return {"device": str(device), "engine": engine, "data": str(data.source)}, model
+        X, y.tolist(), predicted.tolist(), fashion_mnist.CLASS_NAMES)))
+    return prepared.extra, model

@@ -26,6 +26,7 @@ import json
 from shallowlab import plots
 from shallowlab.data import fashion_mnist
 from shallowlab.data.batches import Batches
+from shallowlab.devices import resolve_device
 from shallowlab.experiments import mlp
 from shallowlab.experiments.base import Experiment, Headline
 from shallowlab.experiments.classify import (
@@ -36,7 +37,7 @@ from shallowlab.experiments.classify import (
     train_classifier,
 )
 from shallowlab.runs import RunDir, atomic_write
-from shallowlab.train import evaluate, resolve_device
+from shallowlab.train import evaluate
 
 TITLE = "dropout on a 784-256-256-10 MLP against none (d2l 4.6)"
 BOOK_ACC, BOOK_EPOCHS = 0.85, 10  # the book's test accuracy with dropout (0.2, 0.5)

@@ -22,11 +22,13 @@ import torch
 import torch.nn.functional as F
 
 from shallowlab import plots, scratch
+from shallowlab.callbacks import EachEpoch
 from shallowlab.data import synthetic
 from shallowlab.data.batches import Batches
 from shallowlab.experiments import linreg
 from shallowlab.experiments.base import Experiment
 from shallowlab.runs import atomic_write
+from shallowlab.steps import AutogradStep
 from shallowlab.train import fit
 
 TITLE = "squared vs Huber loss on labels with 5% outliers (d2l 3.2-3.3 exercise)"
@@ -52,9 +54,10 @@ def train_with(name: str, config: dict, X: torch.Tensor, y: torch.Tensor,
     model, squared, updater = linreg.build({**linreg.EXPERIMENT.defaults, **config}, generator)
     loss = squared if name == "squared" else huber(config["impl"])
     errors = [error(*linreg.weights(model))]
-    history = fit(model, loss, updater, Batches(X, y, config["batch_size"], generator=generator),
+    history = fit(AutogradStep(model, loss, updater),
+                  Batches(X, y, config["batch_size"], generator=generator),
                   epochs=config["epochs"], metric=None, progress=False, log=lambda line: None,
-                  on_epoch_end=lambda h: errors.append(error(*linreg.weights(model))))
+                  callbacks=[EachEpoch(lambda h: errors.append(error(*linreg.weights(model))))])
     w, b = linreg.weights(model)
     with torch.no_grad():
         residuals = y - model(X)  # (n, 1)

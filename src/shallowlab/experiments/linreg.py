@@ -21,11 +21,13 @@ import torch
 from torch import nn
 
 from shallowlab import nets, plots, scratch
+from shallowlab.callbacks import EachEpoch
 from shallowlab.data import synthetic
 from shallowlab.data.batches import Batches
 from shallowlab.errors import ConfigError
 from shallowlab.experiments.base import Experiment, Headline
 from shallowlab.runs import atomic_write
+from shallowlab.steps import AutogradStep
 from shallowlab.train import evaluate, fit
 
 TITLE = "linear regression on synthetic data (d2l 3.2-3.3)"
@@ -66,9 +68,9 @@ def run(config, run_dir, log):
     X_test, y_test = synthetic.linear(true_w, TRUE_B, EXAMPLES, NOISE, g)
     model, loss, updater = build(config, g)
     train = Batches(X, y, config["batch_size"], generator=g)
-    history = fit(model, loss, updater, train, epochs=config["epochs"],
+    history = fit(AutogradStep(model, loss, updater), train, epochs=config["epochs"],
                   test=Batches(X_test, y_test, EXAMPLES, shuffle=False), metric=None, log=log,
-                  on_epoch_end=run_dir.write_history)
+                  callbacks=[EachEpoch(run_dir.write_history)])
     run_dir.save_weights(model)
 
     w, b = weights(model)

@@ -22,12 +22,14 @@ from __future__ import annotations
 import torch
 
 from shallowlab import plots
+from shallowlab.callbacks import EachEpoch
 from shallowlab.data import synthetic
 from shallowlab.data.batches import Batches
 from shallowlab.errors import DivergedError
 from shallowlab.experiments import linreg
 from shallowlab.experiments.base import Experiment
 from shallowlab.runs import atomic_write
+from shallowlab.steps import AutogradStep
 from shallowlab.train import evaluate, fit
 
 TITLE = "linear regression at eight learning rates, one start, one batch order (d2l 3.2-3.3)"
@@ -44,9 +46,10 @@ def train_at(lr: float, config: dict, X: torch.Tensor, y: torch.Tensor,
     losses = [start]
     stopped = None
     try:
-        fit(model, loss, updater, Batches(X, y, config["batch_size"], generator=generator),
+        fit(AutogradStep(model, loss, updater),
+            Batches(X, y, config["batch_size"], generator=generator),
             epochs=config["epochs"], metric=None, progress=False, log=lambda line: None,
-            on_epoch_end=lambda history: losses.append(history[-1]["train_loss"]))
+            callbacks=[EachEpoch(lambda history: losses.append(history[-1]["train_loss"]))])
     except DivergedError as e:
         stopped = f"epoch {e.epoch}, step {e.step}"
     final, _ = evaluate(model, loss, whole, metric=None)  # finite: fit stops before a bad step

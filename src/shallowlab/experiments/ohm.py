@@ -21,10 +21,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from shallowlab import nets, plots, scratch
+from shallowlab.callbacks import EachEpoch
 from shallowlab.data import synthetic
 from shallowlab.data.batches import Batches
 from shallowlab.experiments.base import Experiment
 from shallowlab.runs import atomic_write
+from shallowlab.steps import AutogradStep
 from shallowlab.train import fit
 
 TITLE = "Ohm's law: a resistance learned from noisy I, V pairs (d2l 3.2 exercise)"
@@ -75,10 +77,9 @@ def run(config, run_dir, log):
     g = torch.Generator().manual_seed(config["seed"])
     current, voltage = synthetic.ohm(RESISTANCE, PAIRS, NOISE, MAX_CURRENT, g)
     model, loss, updater = build(config)
-    history = fit(model, loss, updater, Batches(current, voltage, config["batch_size"],
-                                                generator=g),
-                  epochs=config["epochs"], metric=None, log=log,
-                  on_epoch_end=run_dir.write_history)
+    train = Batches(current, voltage, config["batch_size"], generator=g)
+    history = fit(AutogradStep(model, loss, updater), train, epochs=config["epochs"],
+                  metric=None, log=log, callbacks=[EachEpoch(run_dir.write_history)])
     run_dir.save_weights(model)
 
     learned = float(list(model.parameters())[0].detach())

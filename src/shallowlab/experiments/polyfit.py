@@ -32,6 +32,7 @@ from shallowlab.data import synthetic
 from shallowlab.data.batches import Batches
 from shallowlab.experiments.base import Experiment, Headline
 from shallowlab.runs import atomic_write
+from shallowlab.steps import AutogradStep
 from shallowlab.train import fit
 
 TITLE = "polynomial under- and over-fitting, degree by cross-validation (d2l 4.4)"
@@ -57,7 +58,7 @@ def train_fit(features: int, epochs: int, config: dict, data: tuple,
                        generator)
     optimizer = torch.optim.SGD(model.parameters(), lr=config["lr"])
     batch = min(config["batch_size"], len(X))
-    history = fit(model, mse, optimizer, Batches(X, y, batch, generator=generator),
+    history = fit(AutogradStep(model, mse, optimizer), Batches(X, y, batch, generator=generator),
                   epochs=epochs, test=Batches(X_test, y_test, len(X_test), shuffle=False),
                   metric=None, progress=False, log=lambda line: None)
     return model[0].weight.detach().reshape(-1), history

@@ -28,6 +28,7 @@ from shallowlab.data import synthetic
 from shallowlab.data.batches import Batches
 from shallowlab.experiments.base import Experiment, Headline
 from shallowlab.runs import atomic_write
+from shallowlab.steps import AutogradStep
 from shallowlab.train import evaluate, fit
 
 TITLE = "weight decay on 200 inputs and 20 examples, swept over lambda (d2l 4.5)"
@@ -57,7 +58,8 @@ def train_with(lambd: float, config: dict, data: tuple, generator: torch.Generat
     """Train at ``lambd``; the weight norm, the data losses (without the penalty), the history."""
     X, y, X_test, y_test = data
     model, loss, updater = build(config, lambd, generator)
-    history = fit(model, loss, updater, Batches(X, y, config["batch_size"], generator=generator),
+    history = fit(AutogradStep(model, loss, updater),
+                  Batches(X, y, config["batch_size"], generator=generator),
                   epochs=config["epochs"], test=Batches(X_test, y_test, TEST, shuffle=False),
                   metric=None, progress=False, log=lambda line: None)
     w = next(iter(model.parameters())).detach()
