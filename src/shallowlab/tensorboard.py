@@ -19,7 +19,6 @@ written at the epoch's end, so an accelerator is read once an epoch.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 
 import torch
@@ -32,7 +31,11 @@ EPOCH_KEYS = ("train_loss", "train_acc", "test_loss", "test_acc", "seconds")
 
 
 def available() -> bool:
-    return importlib.util.find_spec("tensorboard") is not None
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def require() -> None:
