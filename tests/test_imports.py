@@ -82,3 +82,44 @@ def test_only_plots_imports_matplotlib():
     users = {name for name, tree in MODULES.items()
              if any(i.split(".")[0] == "matplotlib" for i in _imports(tree))}
     assert {u for u in users if not _in_facade(u)} <= {"shallowlab.plots"}
+
+
+def _functions():
+    for name, tree in MODULES.items():
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                yield name, node
+
+
+def _body_lines(node: ast.FunctionDef) -> int:
+    """Lines of a function's body after its docstring."""
+    body = node.body
+    if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and len(body) > 1:
+        body = body[1:]
+    return node.end_lineno - body[0].lineno + 1
+
+
+def test_no_function_is_longer_than_60_lines():
+    long = [f"{name}.{node.name}: {node.end_lineno - node.lineno + 1}"
+            for name, node in _functions() if node.end_lineno - node.lineno + 1 > 60]
+    assert not long
+
+
+def test_fit_reads_in_one_screen():
+    (fit,) = [node for name, node in _functions()
+              if name == "shallowlab.train" and node.name == "fit"]
+    assert _body_lines(fit) <= 40
+
+
+def test_the_training_loop_knows_no_step_layer_loss_or_optimizer():
+    """train.py drives whatever step it is given: it imports neither the steps nor torch.nn
+    nor torch.optim, and names no attribute of them."""
+    tree = MODULES["shallowlab.train"]
+    imported = set(_imports(tree))
+    assert not {i for i in imported if i.startswith(("shallowlab.fused", "shallowlab.steps",
+                                                     "torch.nn", "torch.optim"))}
+    assert "nn" not in imported and "optim" not in imported
+    names = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    names |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    assert not names & {"nn", "optim", "Linear", "Sequential", "CrossEntropyLoss", "SGD",
+                        "FusedStep", "AutogradStep"}
