@@ -86,9 +86,9 @@ def test_relu_and_l2_penalty():
     _same(lambda w: scratch.l2_penalty(w).reshape(1), lambda w: (w.norm() ** 2 / 2).reshape(1), W)
 
 
-def test_accuracy_counts_like_the_book():
+def test_correct_counts_like_the_books_accuracy():
     y_hat = torch.tensor([[0.1, 0.3, 0.6], [0.5, 0.2, 0.3]])
-    assert scratch.accuracy(y_hat, torch.tensor([2, 2])) == 1.0
+    assert scratch.correct(y_hat, torch.tensor([2, 2])).item() == 1
 
 
 def test_sgd_is_torchs_sgd_on_the_mean_loss():

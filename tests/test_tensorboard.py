@@ -9,7 +9,6 @@ import torch
 from torch import nn
 
 from shallowlab import nets
-from shallowlab.data.batches import Batches
 from shallowlab.steps import make_step
 from shallowlab.tensorboard import TensorBoardLogger
 from shallowlab.train import fit

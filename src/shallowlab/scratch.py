@@ -53,7 +53,9 @@ def sgd(params: Sequence[torch.Tensor], lr: float, batch_size: int) -> None:
 
 def data_iter(batch_size: int, X: torch.Tensor, y: torch.Tensor,
               generator: torch.Generator | None = None) -> Iterator[tuple[torch.Tensor, ...]]:
-    """Shuffled minibatches ``(X[idx], y[idx])``; the last one is short if n % batch_size."""
+    """One pass of shuffled minibatches ``(X[idx], y[idx])``; the last one is short if
+    n % batch_size. The order is the one :class:`shallowlab.data.batches.Batches` draws from
+    the same generator state, so the scratch and concise tracks see the same batches."""
     order = torch.randperm(len(X), generator=generator)
     for i in range(0, len(X), batch_size):
         idx = order[i: i + batch_size]
@@ -102,9 +104,10 @@ def cross_entropy_book(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return -torch.log(y_hat[range(len(y_hat)), y])
 
 
-def accuracy(y_hat: torch.Tensor, y: torch.Tensor) -> float:
-    """The number of rows whose arg-max is the label (a count, as the book's ``accuracy``)."""
-    return float((y_hat.argmax(dim=1).type(y.dtype) == y).sum())
+def correct(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The number of rows whose arg-max is the label, ``sum_i [argmax_k y_hat_ik = y_i]``
+    (the book's ``accuracy``, a count), as a 0-d tensor: no host read per batch."""
+    return (y_hat.argmax(dim=1).type(y.dtype) == y).sum()
 
 
 class LinearRegression:

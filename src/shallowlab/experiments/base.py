@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import torch
 
 import shallowlab
-from shallowlab import tensorboard
+from shallowlab import nets, tensorboard
 from shallowlab.errors import ConfigError, DivergedError
 from shallowlab.runs import RunDir
 from shallowlab.steps import ENGINES
@@ -76,8 +76,8 @@ CHECKS: dict[str, tuple[Callable, str]] = {
 }
 CHOICES = {
     "impl": ("scratch", "concise"),
-    "activation": ("relu", "sigmoid", "tanh"),
-    "init": ("normal", "xavier", "he", "zeros"),
+    "activation": tuple(nets.ACTIVATIONS),
+    "init": nets.INITS,
     "engine": ENGINES,
 }
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from shallowlab import nets, plots, schedules, scratch
+from shallowlab import metrics, nets, plots, schedules, scratch
 from shallowlab.callbacks import LrSchedule
 from shallowlab.data import fashion_mnist
 from shallowlab.data.batches import Batches
@@ -106,6 +106,7 @@ class Prepared:
     train: Batches
     test: Batches
     callbacks: list
+    metric: Callable  # the count of right predictions: the scratch track's own for scratch
     history: list[dict]
     partial: dict | None
     extra: dict  # what the summary records of how it ran
@@ -160,7 +161,8 @@ def prepare_run(config: dict, run: RunDir, log: Log,
         callbacks.append(TensorBoardLogger(run / "tensorboard", model, loss,
                                            (X_train[:PROBE], train.y[:PROBE]), optimizer, config))
     extra = {"device": str(device), "engine": step.engine, "data": str(data.source)}
-    return Prepared(model, step, train, test, callbacks, history, partial, extra)
+    metric = scratch.correct if config["impl"] == "scratch" else metrics.correct
+    return Prepared(model, step, train, test, callbacks, metric, history, partial, extra)
 
 
 def _step(model, loss, updater, engine: str, log: Log):
@@ -184,7 +186,7 @@ def _batch_size(config: dict, schedule: Schedule | None):
 def train_run(prepared: Prepared, config: dict, log: Log) -> list[dict]:
     """Train a prepared run to ``config["epochs"]``; its history."""
     p = prepared
-    return fit(p.step, p.train, epochs=config["epochs"], test=p.test, log=log,
+    return fit(p.step, p.train, epochs=config["epochs"], test=p.test, metric=p.metric, log=log,
                history=p.history, callbacks=p.callbacks, resume=p.partial)
 
 

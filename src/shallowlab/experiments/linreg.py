@@ -55,6 +55,19 @@ def build(config: dict, generator: torch.Generator):
             torch.optim.SGD(model.parameters(), lr=config["lr"]))
 
 
+class Passes:
+    """A one-pass iterator made anew for each epoch, as ``fit`` iterates once per epoch."""
+
+    def __init__(self, make, batches: int) -> None:
+        self.make, self.batches = make, batches
+
+    def __len__(self) -> int:
+        return self.batches
+
+    def __iter__(self):
+        return self.make()
+
+
 def weights(model) -> tuple[torch.Tensor, float]:
     """w (d,) and b of either track, detached."""
     W, b = model.parameters()
@@ -68,6 +81,8 @@ def run(config, run_dir, log):
     X_test, y_test = synthetic.linear(true_w, TRUE_B, EXAMPLES, NOISE, g)
     model, loss, updater = build(config, g)
     train = Batches(X, y, config["batch_size"], generator=g)
+    if config["impl"] == "scratch":  # the book's own iterator (3.2): the same batches
+        train = Passes(lambda: scratch.data_iter(config["batch_size"], X, y, g), len(train))
     history = fit(AutogradStep(model, loss, updater), train, epochs=config["epochs"],
                   test=Batches(X_test, y_test, EXAMPLES, shuffle=False), metric=None, log=log,
                   callbacks=[EachEpoch(run_dir.write_history)])
