@@ -26,8 +26,8 @@ data: setup
 	@sh scripts/get-data.sh $(BIN)/shallowlab
 
 bench: data
-	$(BIN)/python benchmarks/speed.py
-	$(BIN)/python benchmarks/fast.py
+	$(BIN)/python -m benchmarks.speed
+	$(BIN)/python -m benchmarks.fast
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks

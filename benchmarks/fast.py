@@ -1,6 +1,7 @@
 """``shallowlab run mlp --fast`` and ``shallowlab run mlp`` as a user runs them: time and memory.
 
-Run: ``.venv/bin/python benchmarks/fast.py [--repeats N] [--no-book] [--json PATH]``
+Run: ``python -m benchmarks.fast [--repeats N] [--no-book] [--json PATH]`` from the repository
+root.
 
 Each repeat (default 1) starts ``python -m shallowlab run mlp --fast`` in a fresh process,
 into a temporary run folder, then the book's ``python -m shallowlab run mlp``. For each run it
@@ -13,7 +14,7 @@ records:
   all children so far), in MB (10^6 bytes);
 * ``final_test_acc`` (the last epoch's, the claim), ``best_test_acc``, ``epochs`` and the
   training ``seconds`` from the run's ``summary.json``;
-* ``other_load``: the share of the CPUs other processes used meanwhile (as in ``speed.py``):
+* ``other_load``: the share of the CPUs other processes used meanwhile (as in ``benchmarks.speed``):
   above 10%, the wall time is that of a busy machine.
 
 The targets: ``--fast`` reaches 0.90 final test accuracy in 60 s; ``run mlp`` peaks at
@@ -35,11 +36,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from shallowlab.data import fashion_mnist
-from shallowlab.errors import ShallowlabError
+from benchmarks.common import add_json_option, data_found, machine, watch_load, write_report
 
-sys.path.insert(0, str(Path(__file__).parent))
-from speed import OtherLoad, machine, write_report  # noqa: E402 (shared)
+PROG = "benchmarks.fast"
 
 COMMANDS = {"fast": ["run", "mlp", "--fast"], "book": ["run", "mlp"]}
 TARGETS = {"fast_seconds": 60.0, "fast_test_acc": 0.90, "book_peak_rss_mb": 1200.0}
@@ -49,7 +48,7 @@ def run_once(name: str, folder: Path) -> dict:
     """Run ``COMMANDS[name]`` into ``folder / name`` in a child process; its measurements."""
     out = folder / name
     log = (folder / f"{name}.log").open("w")
-    load = OtherLoad().start()
+    _, load = watch_load()
     start = time.perf_counter()
     child = subprocess.Popen([sys.executable, "-m", "shallowlab", *COMMANDS[name], "--out",
                               str(out)], stdout=log, stderr=subprocess.STDOUT)
@@ -70,16 +69,13 @@ def run_once(name: str, folder: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser = argparse.ArgumentParser(prog=f"python -m {PROG}",
+                                     description=__doc__.split("\n", 1)[0])
     parser.add_argument("--repeats", type=int, default=1, help="runs of each (default 1)")
     parser.add_argument("--no-book", action="store_true", help="only `run mlp --fast`")
-    parser.add_argument("--json", default=str(Path(__file__).with_name("fast.json")),
-                        help="where to write the JSON (default %(default)s; '-' for stdout)")
+    add_json_option(parser, "fast.json")
     args = parser.parse_args(argv)
-    try:
-        fashion_mnist.locate(None, allow_download=False)
-    except ShallowlabError as e:
-        print(f"fast.py: needs the real Fashion-MNIST: {e}", file=sys.stderr)
+    if not data_found(PROG):
         return 1
     names = ["fast"] if args.no_book else ["fast", "book"]
     runs: dict[str, list[dict]] = {name: [] for name in names}
@@ -91,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     r = run_once(name, folder)
                 except RuntimeError as e:
-                    print(f"fast.py: {e}", file=sys.stderr)
+                    print(f"{PROG}: {e}", file=sys.stderr)
                     return 1
                 runs[name].append(r)
                 print(f"{r['command']:30} {r['wall_s']:6.1f} s  final test acc "

@@ -1,0 +1,98 @@
+"""The pipelines that train one model, each as its users write it: (train one epoch, test acc).
+
+All train with the book's settings (batch 256, SGD lr 0.1, cross-entropy with
+``reduction="none"`` and the mean's gradient, weights N(0, 0.01), biases 0) on Fashion-MNIST:
+
+* ``shallowlab``: the images converted to float32 once, shuffled ``Batches`` from a seeded
+  generator, ``fit(..., epochs=1)`` once per epoch with its default engine (the fused step);
+* ``autograd``: the same with ``engine="autograd"``, the book's step;
+* ``book``: the book's own loaders and ``train_epoch_ch3`` (:mod:`benchmarks.book`);
+* ``sklearn``: scikit-learn's ``MLPClassifier`` (same layers, batch, learning rate, plain SGD,
+  float32; its own Glorot initialisation), one ``partial_fit`` per epoch.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from benchmarks.book import book_loaders, evaluate_accuracy, train_epoch_ch3
+from benchmarks.common import BATCH, LR, SEED, STD
+from shallowlab import nets
+from shallowlab.data.batches import Batches
+from shallowlab.train import evaluate, fit
+
+EVAL_BATCH = 4096  # evaluation keeps no graph, so big batches only save per-batch overhead
+MODELS = {  # the book's nets, written as d2l writes them; the same as shallowlab.nets'
+    "softmax": lambda: nn.Sequential(nn.Flatten(), nn.Linear(784, 10)),
+    "mlp": lambda: nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(),
+                                 nn.Linear(256, 10)),
+}
+BUILDERS = {"softmax": nets.softmax_regression, "mlp": lambda: nets.mlp(784, (256,), 10)}
+HIDDEN = {"softmax": (), "mlp": (256,)}
+
+Pipeline = tuple[Callable[[], object], Callable[[], float]]
+
+
+def initialised(model: nn.Module) -> nn.Module:
+    """Weights N(0, 0.01^2), biases 0, from the same seed for every torch pipeline."""
+    return nets.init_(model, "normal", STD, generator=torch.Generator().manual_seed(SEED))
+
+
+def to_float(images: torch.Tensor) -> torch.Tensor:
+    """uint8 (N, 28, 28) -> float32 in [0, 1], converted once."""
+    return images.float().div_(255)
+
+
+def train_one_epoch(model: nn.Module, loss, optimizer, train: Batches, engine: str) -> None:
+    fit(model, loss, optimizer, train, epochs=1, progress=False, log=lambda s: None,
+        engine=engine)
+
+
+def shallowlab_pipeline(name: str, ds, engine: str = "auto") -> Pipeline:
+    train = Batches(to_float(ds.train_images), ds.train_labels, BATCH,
+                    generator=torch.Generator().manual_seed(SEED + 1))
+    test = Batches(to_float(ds.test_images), ds.test_labels, EVAL_BATCH, shuffle=False)
+    model = initialised(BUILDERS[name]())
+    loss = nn.CrossEntropyLoss(reduction="none")  # fit's contract, as the book's: one per example
+    optimizer = torch.optim.SGD(model.parameters(), lr=LR)
+    return (functools.partial(train_one_epoch, model, loss, optimizer, train, engine),
+            lambda: evaluate(model, loss, test)[1])
+
+
+def book_pipeline(name: str, ds) -> Pipeline:
+    torch.manual_seed(SEED + 1)  # the DataLoader's shuffle draws from the global generator
+    train_iter, test_iter = book_loaders(ds, BATCH)
+    net = initialised(MODELS[name]())
+    loss = nn.CrossEntropyLoss(reduction="none")
+    trainer = torch.optim.SGD(net.parameters(), lr=LR)
+    return (lambda: train_epoch_ch3(net, train_iter, loss, trainer),
+            lambda: evaluate_accuracy(net, test_iter))
+
+
+def sklearn_pipeline(name: str, ds) -> Pipeline:
+    """scikit-learn's ``MLPClassifier``: the same layers, batch, learning rate and plain SGD.
+
+    ``partial_fit`` is one shuffled pass over the data; float32 in, float32 weights. Its own
+    initialisation (Glorot), as a user of it gets.
+    """
+    from sklearn.neural_network import MLPClassifier
+
+    X = ds.train_images.reshape(len(ds.train_images), -1).numpy().astype(np.float32) / 255
+    y = ds.train_labels.numpy()
+    X_test = ds.test_images.reshape(len(ds.test_images), -1).numpy().astype(np.float32) / 255
+    model = MLPClassifier(hidden_layer_sizes=HIDDEN[name], activation="relu", solver="sgd",
+                          batch_size=BATCH, learning_rate_init=LR, momentum=0.0, alpha=0.0,
+                          shuffle=True, random_state=SEED)
+    classes = np.arange(10)
+    return (lambda: model.partial_fit(X, y, classes=classes),
+            lambda: float((model.predict(X_test) == ds.test_labels.numpy()).mean()))
+
+
+PIPELINES = {"shallowlab": shallowlab_pipeline,
+             "autograd": functools.partial(shallowlab_pipeline, engine="autograd"),
+             "book": book_pipeline, "sklearn": sklearn_pipeline}
