@@ -4,8 +4,8 @@ All train with the book's settings (batch 256, SGD lr 0.1, cross-entropy with
 ``reduction="none"`` and the mean's gradient, weights N(0, 0.01), biases 0) on Fashion-MNIST:
 
 * ``shallowlab``: the images converted to float32 once, shuffled ``Batches`` from a seeded
-  generator, ``fit(..., epochs=1)`` once per epoch with its default engine (the fused step);
-* ``autograd``: the same with ``engine="autograd"``, the book's step;
+  generator, ``fit(make_step(...), epochs=1)`` once per epoch, the default engine (the fused step);
+* ``autograd``: the same with ``make_step(..., "autograd")``, the book's step;
 * ``book``: the book's own loaders and ``train_epoch_ch3`` (:mod:`benchmarks.book`);
 * ``sklearn``: scikit-learn's ``MLPClassifier`` (same layers, batch, learning rate, plain SGD,
   float32; its own Glorot initialisation), one ``partial_fit`` per epoch.
@@ -24,6 +24,7 @@ from benchmarks.book import book_loaders, evaluate_accuracy, train_epoch_ch3
 from benchmarks.common import BATCH, LR, SEED, STD
 from shallowlab import nets
 from shallowlab.data.batches import Batches
+from shallowlab.steps import make_step
 from shallowlab.train import evaluate, fit
 
 EVAL_BATCH = 4096  # evaluation keeps no graph, so big batches only save per-batch overhead
@@ -48,9 +49,8 @@ def to_float(images: torch.Tensor) -> torch.Tensor:
     return images.float().div_(255)
 
 
-def train_one_epoch(model: nn.Module, loss, optimizer, train: Batches, engine: str) -> None:
-    fit(model, loss, optimizer, train, epochs=1, progress=False, log=lambda s: None,
-        engine=engine)
+def train_one_epoch(step, train: Batches) -> None:
+    fit(step, train, epochs=1, progress=False, log=lambda s: None)
 
 
 def shallowlab_pipeline(name: str, ds, engine: str = "auto") -> Pipeline:
@@ -60,7 +60,7 @@ def shallowlab_pipeline(name: str, ds, engine: str = "auto") -> Pipeline:
     model = initialised(BUILDERS[name]())
     loss = nn.CrossEntropyLoss(reduction="none")  # fit's contract, as the book's: one per example
     optimizer = torch.optim.SGD(model.parameters(), lr=LR)
-    return (functools.partial(train_one_epoch, model, loss, optimizer, train, engine),
+    return (functools.partial(train_one_epoch, make_step(model, loss, optimizer, engine), train),
             lambda: evaluate(model, loss, test)[1])
 
 

@@ -38,13 +38,24 @@ def _modules():
         yield name, ast.parse(path.read_text())
 
 
-def _imports(tree: ast.AST):
-    for node in ast.walk(tree):
+def _imports(tree: ast.AST, *, in_functions: bool = True):
+    """The modules ``tree`` imports; with ``in_functions=False`` only those imported when the
+    module itself is (the ones inside a function wait for its first call)."""
+    for node in ast.walk(tree) if in_functions else _outside_functions(tree):
         if isinstance(node, ast.Import):
             yield from (alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
             yield node.module
             yield from (f"{node.module}.{alias.name}" for alias in node.names)
+
+
+def _outside_functions(tree: ast.AST):
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(child for child in ast.iter_child_nodes(node)
+                     if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)))
 
 
 MODULES = dict(_modules())
@@ -78,9 +89,21 @@ def test_nothing_imports_the_cli_or_the_book_facade():
             assert not imported.startswith(("shallowlab.cli", "shallowlab.d2l")), name
 
 
-def test_only_plots_imports_matplotlib():
-    users = {name for name, tree in MODULES.items()
-             if any(i.split(".")[0] == "matplotlib" for i in _imports(tree))}
+def _imports_matplotlib(tree: ast.AST, *, in_functions: bool = True) -> bool:
+    return any(i.split(".")[0] == "matplotlib" for i in _imports(tree, in_functions=in_functions))
+
+
+def test_no_module_imports_matplotlib_at_import_time():
+    """matplotlib loads on the first figure, not on ``import shallowlab...`` (the CLI starts
+    fast and a run with no figure never pays for it)."""
+    assert [name for name, tree in MODULES.items()
+            if _imports_matplotlib(tree, in_functions=False)] == []
+
+
+def test_figures_reach_matplotlib_through_plots():
+    """An experiment's own figure is built from ``plots.figure`` and ``plots.finish``: only
+    ``plots`` (and the book's facade, which drives pyplot as the book does) imports it."""
+    users = {name for name, tree in MODULES.items() if _imports_matplotlib(tree)}
     assert {u for u in users if not _in_facade(u)} <= {"shallowlab.plots"}
 
 

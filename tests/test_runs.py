@@ -5,7 +5,7 @@ import os
 import pytest
 import torch
 
-from shallowlab import nets
+from shallowlab import nets, plots
 from shallowlab.errors import ConfigError
 from shallowlab.runs import RunDir, atomic_write, default_dir
 
@@ -70,6 +70,21 @@ def test_weights_round_trip_through_safetensors(tmp_path):
     loaded = run.load_weights()
     assert loaded.keys() == model.state_dict().keys()
     assert all(torch.equal(loaded[k], v) for k, v in model.state_dict().items())
+
+
+def test_save_figure_writes_the_png_and_lets_go_of_the_figure(tmp_path):
+    pyplot = pytest.importorskip("matplotlib.pyplot")
+    run = RunDir(tmp_path / "run")
+    ours, theirs = plots.figure(4, 3), pyplot.figure(figsize=(2, 1))  # the d2l layer's kind
+    for name, fig in (("ours.png", ours), ("theirs.png", theirs)):
+        fig.subplots().plot([0, 1], [1, 0])
+        run.save_figure(name, fig)
+    assert sorted(os.listdir(run.path)) == ["ours.png", "theirs.png"]
+    for name, size in (("ours.png", (400, 300)), ("theirs.png", (200, 100))):
+        png = (run / name).read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")) == size
+    assert ours.axes == [] and not pyplot.fignum_exists(theirs.number)
 
 
 def test_unwritable_run_folder_is_a_config_error(tmp_path):

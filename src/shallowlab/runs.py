@@ -24,6 +24,7 @@ import torch
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
+from shallowlab import plots
 from shallowlab.callbacks import Callback
 from shallowlab.errors import ConfigError, DataError, ShallowlabError
 from shallowlab.train import HISTORY_KEYS
@@ -130,6 +131,17 @@ class RunDir:
         summary = _finite({**summary, **extra})
         self.write_json("summary.json", summary)
         return summary
+
+    def save_figure(self, name: str, fig) -> None:
+        """Write ``fig`` as the PNG file ``name`` (``"curves.png"``), atomically, and close it.
+
+        The figure is closed even when the write fails, so a run that draws many figures
+        holds none of them after it has saved them.
+        """
+        try:
+            atomic_write(self.path / name, plots.png_bytes(fig))
+        finally:
+            plots.close(fig)
 
     def save_weights(self, model: torch.nn.Module, name: str = "model.safetensors") -> None:
         tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}

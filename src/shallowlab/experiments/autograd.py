@@ -19,7 +19,6 @@ import torch
 
 from shallowlab import plots
 from shallowlab.experiments.base import Experiment
-from shallowlab.runs import atomic_write
 
 TITLE = "autograd: a hand-made gradient descent, higher derivatives, activations (d2l 2.5)"
 X = torch.tensor([1.0, 2.0, 3.0])
@@ -124,7 +123,7 @@ def activations(run_dir, log) -> float:
         log(f"{name}: max |autograd derivative - closed form| = {error:.1e}")
         curves[name], worst = (y.detach(), dy), max(worst, error)
     fig = plots.activations(x.detach(), curves)
-    atomic_write(run_dir / "activations.png", plots.png_bytes(fig))
+    run_dir.save_figure("activations.png", fig)
     return worst
 
 

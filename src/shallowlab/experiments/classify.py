@@ -22,7 +22,7 @@ from shallowlab.data.batches import Batches
 from shallowlab.devices import resolve_device
 from shallowlab.errors import ConfigError
 from shallowlab.experiments.base import Log
-from shallowlab.runs import CHECKPOINT, Checkpointer, Checkpointing, RunDir, atomic_write
+from shallowlab.runs import CHECKPOINT, Checkpointer, Checkpointing, RunDir
 from shallowlab.steps import make_step, resolve_engine
 from shallowlab.tensorboard import TensorBoardLogger
 from shallowlab.train import fit
@@ -201,11 +201,11 @@ def train_classifier(config: dict, run: RunDir, log: Log,
     history = train_run(prepared, config, log)
     model, test = prepared.model, prepared.test
     run.save_weights(model)
-    atomic_write(run / "curves.png", plots.png_bytes(plots.curves(history, title)))
+    run.save_figure("curves.png", plots.curves(history, title))
     with torch.inference_mode():
         model.eval()
         X, y = test.X[:SHOWN], test.y[:SHOWN]
         predicted = model(X).argmax(1)
-    atomic_write(run / "predictions.png", plots.png_bytes(plots.predictions(
-        X, y.tolist(), predicted.tolist(), fashion_mnist.CLASS_NAMES)))
+    run.save_figure("predictions.png", plots.predictions(
+        X, y.tolist(), predicted.tolist(), fashion_mnist.CLASS_NAMES))
     return prepared.extra, model

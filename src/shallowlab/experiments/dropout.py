@@ -36,7 +36,7 @@ from shallowlab.experiments.classify import (
     to_float,
     train_classifier,
 )
-from shallowlab.runs import RunDir, atomic_write
+from shallowlab.runs import RunDir
 from shallowlab.train import evaluate
 
 TITLE = "dropout on a 784-256-256-10 MLP against none (d2l 4.6)"
@@ -77,7 +77,7 @@ def run(config, run_dir, log):
     fig = plots.series_panels(epochs, {"loss": panels["loss"],
                                        "accuracy (train: with dropout active)": panels["acc"]},
                               "epoch", yscale="linear", title=f"{config['impl']}: {TITLE}")
-    atomic_write(run_dir / "dropout.png", plots.png_bytes(fig))
+    run_dir.save_figure("dropout.png", fig)
     return {**extra, "test_acc": results["dropout"]["test_acc"],
             "train_acc": results["dropout"]["train_acc"], "gap": results["dropout"]["gap"],
             "no_dropout_test_acc": results["no-dropout"]["test_acc"],

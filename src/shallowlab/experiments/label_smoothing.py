@@ -27,7 +27,7 @@ from shallowlab.experiments.classify import (
     to_float,
     train_classifier,
 )
-from shallowlab.runs import RunDir, atomic_write
+from shallowlab.runs import RunDir
 
 TITLE = "label smoothing: accuracy and calibration on Fashion-MNIST"
 BINS = 15
@@ -42,6 +42,36 @@ def test_probabilities(model, config: dict, device) -> tuple[torch.Tensor, torch
     probs = torch.cat([torch.softmax(model(X[i:i + EVAL_BATCH]), dim=1)
                        for i in range(0, len(X), EVAL_BATCH)])
     return probs.cpu(), y.cpu()
+
+
+def reliability_diagrams(diagrams: dict[str, dict], title: str):
+    """Reliability diagrams: per confidence bin, accuracy against mean confidence.
+
+    ``diagrams`` maps a model's name to :func:`shallowlab.metrics.reliability`'s dict
+    (``confidence``, ``accuracy``, ``count`` per bin, None where empty); a calibrated model
+    lies on the diagonal, an overconfident one below it. Below: how many predictions per bin.
+    """
+    fig = plots.figure(5, 6)
+    top, bottom = fig.subplots(2, 1, height_ratios=(3, 1), sharex=True)
+    top.plot([0, 1], [0, 1], ":", color="gray", label="calibrated")
+    bins = len(next(iter(diagrams.values()))["count"])
+    centres = [(b + 0.5) / bins for b in range(bins)]
+    for k, (name, d) in enumerate(diagrams.items()):
+        shown = [(c, a) for c, a in zip(d["confidence"], d["accuracy"]) if c is not None]
+        top.plot(*zip(*shown), marker="o", markersize=4, label=name)
+        width = 0.9 / bins / len(diagrams)
+        bottom.bar([c - 0.45 / bins + (k + 0.5) * width for c in centres], d["count"], width,
+                   label=name)
+    top.set_ylabel("accuracy")
+    top.set_xlim(0, 1)
+    top.set_ylim(0, 1)
+    top.grid(alpha=0.3)
+    top.legend()
+    bottom.set_yscale("log")
+    bottom.set_xlabel("confidence (largest probability)")
+    bottom.set_ylabel("predictions")
+    fig.suptitle(title)
+    return fig
 
 
 def run(config, run_dir, log):
@@ -61,8 +91,8 @@ def run(config, run_dir, log):
                          "mean_confidence": confidence, **extra}
         log(f"{name}: test accuracy {acc:.4f}, mean confidence {confidence:.4f}, "
             f"ECE {ece:.4f}")
-    fig = plots.reliability(diagrams, f"reliability on the test set ({BINS} bins)")
-    atomic_write(run_dir / "reliability.png", plots.png_bytes(fig))
+    fig = reliability_diagrams(diagrams, f"reliability on the test set ({BINS} bins)")
+    run_dir.save_figure("reliability.png", fig)
     return {**results, "bins": BINS, "reliability": diagrams}
 
 

@@ -26,12 +26,17 @@ from shallowlab.data import synthetic
 from shallowlab.data.batches import Batches
 from shallowlab.errors import ConfigError
 from shallowlab.experiments.base import Experiment, Headline
-from shallowlab.runs import atomic_write
 from shallowlab.steps import AutogradStep
 from shallowlab.train import evaluate, fit
 
 TITLE = "linear regression on synthetic data (d2l 3.2-3.3)"
 TRUE_W, TRUE_B, NOISE, EXAMPLES = (2.0, -3.4), 4.2, 0.01, 1000
+
+
+def dataset(generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """``EXAMPLES`` draws of ``y = X w + b + noise`` with the true ``w``, ``b`` and noise above:
+    X (n, 2), y (n, 1). The data linreg, lr_sweep and huber learn from."""
+    return synthetic.linear(torch.tensor(TRUE_W), TRUE_B, EXAMPLES, NOISE, generator)
 
 
 def closed_form(X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, float]:
@@ -74,11 +79,24 @@ def weights(model) -> tuple[torch.Tensor, float]:
     return W.detach().reshape(-1), float(b.detach().reshape(-1)[0])
 
 
+def scatter(features: torch.Tensor, y: torch.Tensor, title: str):
+    """``y`` against each column of ``features``, one panel per column (d2l 3.2's data plot)."""
+    d = features.shape[1]
+    fig = plots.figure(4 * d, 3.2)
+    for j, ax in enumerate(fig.subplots(1, d, squeeze=False)[0]):
+        ax.scatter(features[:, j].cpu().numpy(), y.reshape(-1).cpu().numpy(), s=2)
+        ax.set_xlabel(f"x{j + 1}")
+        ax.set_ylabel("y")
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    return fig
+
+
 def run(config, run_dir, log):
     g = torch.Generator().manual_seed(config["seed"])
     true_w = torch.tensor(TRUE_W)
-    X, y = synthetic.linear(true_w, TRUE_B, EXAMPLES, NOISE, g)
-    X_test, y_test = synthetic.linear(true_w, TRUE_B, EXAMPLES, NOISE, g)
+    X, y = dataset(g)
+    X_test, y_test = dataset(g)
     model, loss, updater = build(config, g)
     train = Batches(X, y, config["batch_size"], generator=g)
     if config["impl"] == "scratch":  # the book's own iterator (3.2): the same batches
@@ -111,8 +129,8 @@ def run(config, run_dir, log):
         f"sigma^2/2 = {floor:.1e}; the optimum's is {optimum_loss:.3e}")
     log(f"gradient of the training loss at the end: dL/dw = {_vec(grad_w.reshape(-1), 6)}")
 
-    atomic_write(run_dir / "curves.png", plots.png_bytes(plots.curves(history, TITLE, floor)))
-    atomic_write(run_dir / "data.png", plots.png_bytes(plots.scatter(X, y, "y = Xw + b + noise")))
+    run_dir.save_figure("curves.png", plots.curves(history, TITLE, floor))
+    run_dir.save_figure("data.png", scatter(X, y, "y = Xw + b + noise"))
     return {"w": w.tolist(), "b": b, "w_error": (true_w - w).abs().max().item(),
             "b_error": abs(TRUE_B - b), "closed_form_w": w_star.tolist(), "closed_form_b": b_star,
             "closed_form_loss": optimum_loss, "train_loss_whole": train_loss,
