@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from shallowlab import nets, plots
+from shallowlab import devices, nets, plots
 from shallowlab.experiments.base import Experiment
 from shallowlab.runs import atomic_write
 
@@ -77,6 +77,12 @@ def layer_grad_norms(hidden, activation: str, init: str, batch_size: int, seed: 
     return [m.weight.grad.norm().item() for m in model if isinstance(m, nn.Linear)]
 
 
+def footprint(config: dict) -> int:
+    """Bytes one of the float64 models holds at least while its gradients are computed."""
+    hidden = config["hidden"]
+    return devices.mlp_bytes((hidden[0], *hidden, OUTPUTS), config["batch_size"], value_bytes=8)
+
+
 def run(config, run_dir, log):
     generator = torch.Generator().manual_seed(config["seed"])
     max_grad = sigmoid_curve(run_dir, log)
@@ -108,6 +114,6 @@ def run(config, run_dir, log):
 
 EXPERIMENT = Experiment(
     "stability", TITLE, {"hidden": (256,) * 19, "batch_size": 64, "seed": 0}, run,
-    quick={"batch_size": 16},
+    quick={"batch_size": 16}, footprint=footprint,
     lesson="Gradients shrink or grow geometrically with depth unless the initialisation "
            "matches the activation: Xavier for tanh, He for ReLU; sigmoid vanishes anyway.")
