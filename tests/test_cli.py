@@ -2,15 +2,19 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 
 import pytest
+import torch
 
 import shallowlab
+from shallowlab.devices import available_devices
 from shallowlab.experiments import EXPERIMENTS
+from tests.conftest import write_fashion
 
 RUN_FILES = {"config.json", "history.json", "history.csv", "summary.json", "curves.png",
              "predictions.png", "model.safetensors"}
@@ -29,11 +33,12 @@ def test_version_and_list():
 
 
 @pytest.mark.parametrize("args, message", [
-    (["run", "mlp", "--lr", "-1"], "--lr -1.0 is invalid: it must be a number > 0"),
+    (["run", "mlp", "--lr", "-1"], "--lr -1.0 is invalid: it must be a finite number > 0"),
     (["run", "mlp", "--batch-size", "0"], "--batch-size 0 is invalid"),
-    (["run", "mlp", "--dropout", "1"], "--dropout (1.0,) is invalid: it must be probabilities"),
+    (["run", "mlp", "--dropout", "1"], "--dropout 1.0 is invalid: it must be one or more "
+                                       "probabilities"),
     (["run", "mlp", "--epochs", "0"], "--epochs 0 is invalid"),
-    (["run", "mlp", "--activation", "gelu"], "--activation 'gelu' is invalid: choose from"),
+    (["run", "mlp", "--activation", "gelu"], "--activation gelu is invalid: choose from"),
     (["run", "mlp", "--hidden", "256", "--dropout", "0.1,0.2"], "2 values for 1 hidden layers"),
     (["run", "softmax", "--hidden", "256"], "--hidden does not apply to softmax"),
     (["run", "resnet"], "invalid choice: 'resnet'"),
@@ -136,3 +141,78 @@ def test_interrupt_exits_130_and_says_interrupted(tmp_path, toy_data, sig):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "interrupted" and summary["epochs"] >= 1
     assert "interrupted" in stderr
+
+
+# --- bad input found by probing (issue 11): one line, exit 2, before any work ---------------
+# More variants of each (every float setting, every experiment with --hidden, every kind of
+# hand edit) are checked in-process in test_settings.py; these run the real command.
+
+
+def refused(result, status: int = 2) -> str:
+    """The one line a refused command wrote on stderr, once its exit status is checked."""
+    assert result.returncode == status, result.stderr
+    assert "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("shallowlab: error: ")
+    return line
+
+
+# "cuda" where torch sees no GPU; where it sees some, a GPU past the last one
+MISSING_CUDA = "cuda:99" if torch.cuda.is_available() else "cuda"
+
+
+@pytest.mark.parametrize("device", [MISSING_CUDA, "banana"])
+def test_a_device_this_machine_lacks_is_refused_naming_the_ones_it_has(tmp_path, toy_data,
+                                                                      device):
+    out = tmp_path / "run"
+    line = refused(cli("run", "mlp", "--device", device, "--data-dir", toy_data, "--out", out))
+    assert f"--device {device}: " in line
+    assert line.endswith(f"choose from auto, {', '.join(available_devices())}")
+    assert not out.exists()
+
+
+def test_a_model_too_big_for_the_machine_is_refused_from_its_size(tmp_path, toy_data):
+    # the issue's probe is --hidden 100000000 (738 GB to train); ten times as wide is
+    # refused on any machine: 7.4 TB of weights and their gradients
+    out = tmp_path / "run"
+    line = refused(cli("run", "mlp", "--hidden", 10**9, "--data-dir", toy_data, "--out", out))
+    assert "--hidden 1000000000 with --batch-size 256 needs at least 7,384 GB of memory" in line
+    assert "choose smaller --hidden widths or a smaller --batch-size" in line
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("flag, value", [("--lr", "inf"), ("--weight-decay", "nan")])
+def test_a_setting_that_is_not_finite_is_refused(tmp_path, toy_data, flag, value):
+    out = tmp_path / "run"
+    line = refused(cli("run", "mlp", flag, value, "--data-dir", toy_data, "--out", out))
+    assert f"{flag} {value} is invalid: it must be a finite number" in line
+    assert not out.exists()
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """A one-epoch mlp run on toy data, made once: the folder the resume probes edit."""
+    root = tmp_path_factory.mktemp("finished")
+    data = write_fashion(root / "toy-data")
+    result = cli("run", "mlp", "--epochs", 1, "--hidden", 8, "--data-dir", data,
+                 "--out", root / "run")
+    assert result.returncode == 0, result.stderr
+    return root / "run"
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda c: {**c, "lr": "0.1"}, '"lr": "0.1" is invalid: it must be a finite number > 0'),
+    (lambda c: {**c, "seed": None}, '"seed": null is invalid: it must be an integer'),
+    (lambda c: {k: v for k, v in c.items() if k != "hidden"}, 'has no "hidden" setting'),
+])
+def test_a_hand_edited_config_is_refused_on_resume_naming_the_file(tmp_path, finished_run,
+                                                                  edit, message):
+    run = tmp_path / "run"
+    shutil.copytree(finished_run, run)
+    path = run / "config.json"
+    path.write_text(json.dumps(edit(json.loads(path.read_text()))))
+    files = {f.name: f.read_bytes() for f in run.iterdir() if f.is_file()}
+    line = refused(cli("run", "--resume", run))
+    assert str(path) in line and message in line
+    assert line.endswith("or start a new run")
+    assert {f.name: f.read_bytes() for f in run.iterdir() if f.is_file()} == files

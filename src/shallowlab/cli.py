@@ -176,16 +176,28 @@ def _run_all(args: argparse.Namespace) -> int:
 
 
 def _resumed(args: argparse.Namespace, experiments: dict):
-    """The experiment and settings of the run in ``--resume``; only --epochs may change."""
-    from shallowlab.experiments import resolve
+    """The experiment and settings of the run in ``--resume``; only --epochs may change.
+
+    The saved settings pass the checks the flags pass (:func:`resolve_saved`), so a
+    hand-edited config.json is refused in a line naming the file and the entry.
+    """
+    from shallowlab.experiments.base import resolve, resolve_saved
 
     path = Path(args.resume) / "config.json"
     try:
         saved = json.loads(path.read_text())
-        experiment = experiments[saved["experiment"]]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError):
         raise ConfigError(f"--resume {args.resume}: no readable config.json of a shallowlab run "
                           "there; if the run stopped before it began, start it again") from None
+    if not isinstance(saved, dict):
+        raise ConfigError(f"{path} is not a run's settings (a JSON object); restore it, or "
+                          "start a new run")
+    name = saved.get("experiment")
+    if not isinstance(name, str) or name not in experiments:
+        raise ConfigError(f"{path}: \"experiment\": {json.dumps(name)} is not one of "
+                          "shallowlab's experiments (see `shallowlab list`); restore it, or "
+                          "start a new run")
+    experiment = experiments[name]
     if args.name and args.name != experiment.name:
         raise ConfigError(f"--resume {args.resume} is a run of {experiment.name}, "
                           f"not {args.name}")
@@ -194,8 +206,8 @@ def _resumed(args: argparse.Namespace, experiments: dict):
     if fixed:
         raise ConfigError(f"{'--' + fixed[0].replace('_', '-')} cannot change when resuming; "
                           "only --epochs can (start a new run for other settings)")
-    settings = {k: saved[k] for k in experiment.defaults if k in saved}
-    return experiment, resolve(experiment, {**settings, **given})
+    config = resolve_saved(experiment, saved, path)
+    return experiment, resolve(experiment, {**config, **given}) if given else config
 
 
 def _data(args: argparse.Namespace) -> int:

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import json
+import math
 import platform
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 
 import shallowlab
 from shallowlab import nets, tensorboard
-from shallowlab.errors import ConfigError, DivergedError
+from shallowlab.devices import available_memory, check_device
+from shallowlab.errors import ConfigError, DivergedError, ShallowlabError
 from shallowlab.runs import RunDir
 from shallowlab.steps import ENGINES
 
 Log = Callable[[str], None]
+OOM = r"out of memory|allocate memory"  # torch's words when CUDA, MPS or its CPU allocator fail
 
 
 @dataclass(frozen=True)
@@ -46,7 +51,9 @@ class Experiment:
     book's values and a tolerance.
 
     ``presets`` maps a boolean setting to the defaults it brings when true (``--fast``: a
-    recipe); a setting given explicitly still wins over them.
+    recipe); a setting given explicitly still wins over them. ``footprint(config)`` counts
+    the bytes training would hold, so that a model too big for the machine is refused before
+    it starts.
     """
 
     name: str
@@ -58,19 +65,38 @@ class Experiment:
     lesson: str = ""
     headlines: Callable[[dict], list[Headline]] | None = None
     presets: dict[str, dict] = field(default_factory=dict)
+    # bytes training holds at least at these settings (a model with "hidden" and "batch_size"
+    # settings), checked against the device's free memory before the run starts
+    footprint: Callable[[dict], int] | None = None
 
 
-# setting -> (check, what a valid value is)
-CHECKS: dict[str, tuple[Callable, str]] = {
-    "epochs": (lambda v: isinstance(v, int) and v >= 1, "an integer >= 1"),
-    "lr": (lambda v: v > 0, "a number > 0"),
-    "batch_size": (lambda v: isinstance(v, int) and v >= 1, "an integer >= 1"),
-    "hidden": (lambda v: len(v) >= 1 and all(h >= 1 for h in v), "one or more widths >= 1"),
-    "dropout": (lambda v: all(0 <= p < 1 for p in v), "probabilities in [0, 1)"),
-    "weight_decay": (lambda v: v >= 0, "a number >= 0"),
-    "label_smoothing": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
-    "init_std": (lambda v: v > 0, "a number > 0"),
-    "seed": (lambda v: isinstance(v, int) and 0 <= v < 2**63, "an integer >= 0"),
+def _integer(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _number(v) -> bool:
+    """A finite int or float: ``inf`` and ``nan`` are no setting's value."""
+    return _integer(v) or isinstance(v, float) and math.isfinite(v)
+
+
+def _several(v, each: Callable[[object], bool]) -> bool:
+    return isinstance(v, (list, tuple)) and len(v) >= 1 and all(each(x) for x in v)
+
+
+# setting -> (check, what a valid value is); each check takes any value (a hand-edited
+# config.json can hold a string or null anywhere) and says whether it is valid
+CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
+    "epochs": (lambda v: _integer(v) and v >= 1, "an integer >= 1"),
+    "lr": (lambda v: _number(v) and v > 0, "a finite number > 0"),
+    "batch_size": (lambda v: _integer(v) and v >= 1, "an integer >= 1"),
+    "hidden": (lambda v: _several(v, lambda h: _integer(h) and h >= 1),
+               "one or more integer widths >= 1"),
+    "dropout": (lambda v: _several(v, lambda p: _number(p) and 0 <= p < 1),
+                "one or more probabilities in [0, 1)"),
+    "weight_decay": (lambda v: _number(v) and v >= 0, "a finite number >= 0"),
+    "label_smoothing": (lambda v: _number(v) and 0 <= v < 1, "a number in [0, 1)"),
+    "init_std": (lambda v: _number(v) and v > 0, "a finite number > 0"),
+    "seed": (lambda v: _integer(v) and 0 <= v < 2**63, "an integer in [0, 2^63)"),
     "fast": (lambda v: isinstance(v, bool), "true or false"),
     "tensorboard": (lambda v: isinstance(v, bool), "true or false"),
 }
@@ -84,6 +110,18 @@ CHOICES = {
 
 def option(setting: str) -> str:
     return "--" + setting.replace("_", "-")
+
+
+def _flag(key: str, *value) -> str:
+    """How a message names a setting given as a flag: ``--hidden``, ``--hidden 256,128``."""
+    shown = [",".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v) for v in value]
+    return " ".join([option(key), *shown])
+
+
+def _entry(key: str, *value) -> str:
+    """How a message names a setting read from config.json: ``"hidden"``,
+    ``"hidden": [256, 128]``, as the file writes it."""
+    return ": ".join([json.dumps(key), *map(json.dumps, value)])
 
 
 def resolve(experiment: Experiment, overrides: dict) -> dict:
@@ -102,20 +140,73 @@ def resolve(experiment: Experiment, overrides: dict) -> dict:
         if given.get(flag):
             defaults.update(preset)
     config = {**defaults, **given}
+    validate(experiment, config)
+    return config
+
+
+def resolve_saved(experiment: Experiment, saved: dict, path: Path) -> dict:
+    """The settings of a run as its ``config.json`` (at ``path``) holds them, validated.
+
+    Every setting of the experiment must be there, of the right type and valid, as a flag
+    must be: the message names the file and the entry.
+    """
+    missing = [k for k in experiment.defaults if k not in saved]
+    if missing:
+        raise ConfigError(f"{path} has no {_entry(missing[0])} setting; put it back (the "
+                          f"default is {json.dumps(experiment.defaults[missing[0]])}), or "
+                          "start a new run")
+    config = {k: saved[k] for k in experiment.defaults}
+    try:
+        validate(experiment, config, _entry)
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}; correct it there, or start a new run") from None
+    return config
+
+
+def validate(experiment: Experiment, config: dict, name: Callable[..., str] = _flag) -> None:
+    """Raise ConfigError, in one line naming the setting (``name(key, value)``), for the first
+    thing wrong in ``config``: a type or value, a device this machine lacks, a model too big
+    for the device's memory, or what the experiment's own ``check`` refuses."""
     for key, value in config.items():
         if key in CHECKS and not CHECKS[key][0](value):
-            raise ConfigError(f"{option(key)} {value} is invalid: it must be {CHECKS[key][1]}")
+            raise ConfigError(f"{name(key, value)} is invalid: it must be {CHECKS[key][1]}")
         if key in CHOICES and value not in CHOICES[key]:
-            raise ConfigError(f"{option(key)} {value!r} is invalid: choose from "
+            raise ConfigError(f"{name(key, value)} is invalid: choose from "
                               f"{', '.join(CHOICES[key])}")
     if "dropout" in config and len(config["dropout"]) not in (1, len(config["hidden"])):
-        raise ConfigError(f"--dropout has {len(config['dropout'])} values for "
+        raise ConfigError(f"{name('dropout')} has {len(config['dropout'])} values for "
                           f"{len(config['hidden'])} hidden layers; give one, or one per layer")
     if config.get("tensorboard"):
         tensorboard.require()
     if experiment.check is not None:
         experiment.check(config)
-    return config
+    device = torch.device("cpu")
+    if "device" in config:
+        try:
+            device = check_device(config["device"])
+        except ValueError as e:
+            raise ConfigError(f"{name('device', config['device'])}: {e}") from None
+    if experiment.footprint is not None:
+        _check_memory(experiment.footprint(config), device, config, name)
+
+
+def _gb(size: int) -> str:
+    """Bytes in GB, to three digits or so: ``0.25 GB``, ``21.1 GB``, ``9,430 GB``."""
+    gb = size / 1e9
+    return f"{gb:.3g} GB" if gb < 100 else f"{gb:,.0f} GB"
+
+
+def _check_memory(need: int, device: torch.device, config: dict,
+                  name: Callable[..., str]) -> None:
+    """Refuse a model that cannot fit: ``need`` bytes against what ``device`` has free."""
+    have = available_memory(device)
+    if have is None or need <= have:
+        return
+    raise ConfigError(f"{name('hidden', config['hidden'])} with "
+                      f"{name('batch_size', config['batch_size'])} needs at least "
+                      f"{_gb(need)} of memory to train, more than the {_gb(have)} of "
+                      f"{device} memory free now; choose smaller {name('hidden')} widths or a "
+                      f"smaller {name('batch_size')}")
 
 
 def execute(experiment: Experiment, config: dict, run: RunDir, log: Log = print) -> dict:
@@ -141,7 +232,11 @@ def execute(experiment: Experiment, config: dict, run: RunDir, log: Log = print)
         run.write_summary("interrupted", _history(run), time.perf_counter() - start)
         raise
     except Exception as e:
-        run.write_summary("failed", _history(run), time.perf_counter() - start, error=str(e))
+        failure = _out_of_memory(e, config) or e
+        run.write_summary("failed", _history(run), time.perf_counter() - start,
+                          error=str(failure))
+        if failure is not e:
+            raise failure from e
         raise
     return run.write_summary("completed", _history(run), time.perf_counter() - start, **extra)
 
@@ -150,3 +245,23 @@ def _history(run: RunDir) -> list[dict]:
     """The epochs the run has saved so far (experiments write history.json after each)."""
     path = run / "history.json"
     return json.loads(path.read_text()) if path.exists() else []
+
+
+def _out_of_memory(error: Exception, config: dict) -> ShallowlabError | None:
+    """The one line for an allocation that failed at run time (torch's CPU allocator, CUDA or
+    MPS out of memory, Python's MemoryError), or None for any other error."""
+    text = str(error)
+    failed = isinstance(error, RuntimeError) and re.search(OOM, text, re.IGNORECASE)
+    if not (failed or isinstance(error, MemoryError)):
+        return None
+    size = re.search(r"tried to allocate ([\d.]+) ?(\w+)", text, re.IGNORECASE)
+    if size is None:
+        what = "an allocation failed"
+    elif size.group(2) == "bytes":  # the CPU allocator counts bytes, CUDA says "2.00 GiB"
+        what = f"an allocation of {_gb(float(size.group(1)))} failed"
+    else:
+        what = f"an allocation of {size.group(1)} {size.group(2)} failed"
+    smaller = [f"a smaller {option(k)}" for k in ("batch_size", "hidden") if k in config]
+    advice = f"try {' or '.join(smaller)}, or" if smaller else "try again after you"
+    return ShallowlabError(f"out of memory while training: {what} ({type(error).__name__}); "
+                           f"{advice} free memory on the device")

@@ -107,4 +107,4 @@ EXPERIMENT = Experiment(
     quick={"epochs": 3},
     lesson="Dropping hidden units at random while training narrows the gap between training "
            "and test accuracy.",
-    headlines=headlines)
+    headlines=headlines, footprint=mlp.footprint)

@@ -100,6 +100,6 @@ EXPERIMENT = Experiment(
     "label-smoothing", TITLE,
     {**common_defaults(), "label_smoothing": 0.1, "hidden": (256,), "activation": "relu",
      "dropout": (0.0,)},
-    run, check_scratch, quick={"epochs": 1},
+    run, check_scratch, quick={"epochs": 1}, footprint=mlp.footprint,
     lesson="Smoothed targets cap the network's confidence; side by side with hard labels, "
            "accuracy and expected calibration error show what that buys.")

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import torch
 
-from shallowlab import nets, scratch
+from shallowlab import devices, nets, scratch
 from shallowlab.errors import ConfigError
 from shallowlab.experiments.base import Experiment, Headline
 from shallowlab.experiments.classify import (
@@ -55,6 +55,7 @@ TITLE = "MLP on Fashion-MNIST (d2l 4.2-4.3)"
 FAST = {"hidden": (1024, 256), "init": "he", "lr": 0.05, "batch_size": 128,
         "weight_decay": 5e-5, "epochs": 20}
 FAST_SCHEDULE = Schedule(momentum=0.9, warmup=0.03, doublings=2, standardize=True)
+TRAIN_IMAGES = 60_000  # Fashion-MNIST's training set: no batch holds more
 
 
 def build(config: dict, generator):
@@ -65,6 +66,14 @@ def build(config: dict, generator):
         return scratch.MLP(784, config["hidden"], 10, drop, std, generator)
     model = nets.mlp(784, config["hidden"], 10, config["activation"], drop)
     return nets.init_(model, config["init"], config["init_std"], generator)
+
+
+def footprint(config: dict) -> int:
+    """Bytes training the 784-hidden-10 MLP holds at least (:func:`devices.mlp_bytes`), with
+    ``--fast``'s momentum; the mlp, dropout and label-smoothing experiments check it."""
+    batch = min(config["batch_size"], TRAIN_IMAGES)
+    return devices.mlp_bytes((784, *config["hidden"], 10), batch,
+                             momentum=bool(config.get("fast")))
 
 
 def distinct_hidden_units(model) -> int:
@@ -109,4 +118,4 @@ EXPERIMENT = Experiment(
     lesson="One hidden layer of 256 ReLUs beats softmax regression on the same data in the "
            "same 10 epochs: the nonlinearity is what the extra weights buy.",
     headlines=lambda s: [Headline("test accuracy", s.get("final_test_acc"), 0.84, 0.02)],
-    presets={"fast": FAST})
+    presets={"fast": FAST}, footprint=footprint)

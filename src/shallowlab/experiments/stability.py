@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from shallowlab import nets, plots
+from shallowlab import devices, nets, plots
 from shallowlab.experiments.base import Experiment
 
 TITLE = "vanishing and exploding gradients; initialisation (d2l 4.8)"
@@ -102,6 +102,12 @@ def log_panels(panels: dict[str, dict[str, Sequence[float | None]]], xlabel: str
     return fig
 
 
+def footprint(config: dict) -> int:
+    """Bytes one of the float64 models holds at least while its gradients are computed."""
+    hidden = config["hidden"]
+    return devices.mlp_bytes((hidden[0], *hidden, OUTPUTS), config["batch_size"], value_bytes=8)
+
+
 def run(config, run_dir, log):
     generator = torch.Generator().manual_seed(config["seed"])
     max_grad = sigmoid_curve(run_dir, log)
@@ -133,6 +139,6 @@ def run(config, run_dir, log):
 
 EXPERIMENT = Experiment(
     "stability", TITLE, {"hidden": (256,) * 19, "batch_size": 64, "seed": 0}, run,
-    quick={"batch_size": 16},
+    quick={"batch_size": 16}, footprint=footprint,
     lesson="Gradients shrink or grow geometrically with depth unless the initialisation "
            "matches the activation: Xavier for tanh, He for ReLU; sigmoid vanishes anyway.")
