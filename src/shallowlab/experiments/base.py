@@ -99,6 +99,8 @@ CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
     "seed": (lambda v: _integer(v) and 0 <= v < 2**63, "an integer in [0, 2^63)"),
     "fast": (lambda v: isinstance(v, bool), "true or false"),
     "tensorboard": (lambda v: isinstance(v, bool), "true or false"),
+    "device": (lambda v: isinstance(v, str), "a device name: auto, cpu, cuda, cuda:N or mps"),
+    "data_dir": (lambda v: v is None or isinstance(v, (str, os.PathLike)), "a folder's path"),
 }
 CHOICES = {
     "impl": ("scratch", "concise"),
