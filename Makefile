@@ -1,4 +1,4 @@
-# make demo: set everything up and train the book's MLP.  make test: set up and run the tests.
+# make demo: set everything up and train the book's MLP.  make test: set up, lint, run the tests.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 demo: data
 	$(BIN)/shallowlab run mlp
 
-test: setup
+test: lint  # ruff first: a lint error fails the tests as CI runs them
 	-@sh scripts/get-data.sh $(BIN)/shallowlab  # without the data, real-data tests skip
 	$(BIN)/pytest
 

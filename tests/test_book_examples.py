@@ -8,17 +8,22 @@ epochs; it ends by printing the numbers the book shows as one line of JSON. Each
 own checks passed), reach the book's results, and leave every figure as a PNG whose path it
 printed once.
 
-Thresholds for the shortened Fashion-MNIST runs were measured over seeds 0-2 on this machine
-(best and final test accuracy after the epochs run; plain SGD wobbles by a few points from one
-epoch to the next, so the final is allowed lower than the best):
+Thresholds for the shortened Fashion-MNIST runs were measured over seeds 0-2 on one machine
+(best and final test accuracy after the epochs run). Each script fixes its seed, but another
+machine's BLAS sums in another order and so follows another trajectory, as another seed would:
+the floors sit below the lowest seen by the spread between seeds and between epochs. Plain
+SGD wobbles from one epoch to the next, by 0.01-0.03 at lr 0.1 and by up to 0.08 at the
+dropout net's lr 0.5 (the dropout experiment, the same net, over seeds 0-4: 0.70-0.79 at
+epochs 1-2, 0.80-0.83 at epoch 3), so the final is allowed lower than the best:
 
 | section | epochs (book) | best seen, lowest over seeds | final, lowest | asserted best / final |
 |---|---|---|---|---|
-| 3.6, 3.7 softmax | 6 (10) | 0.826 | 0.823 | 0.815 / 0.80 |
-| 4.2, 4.3 MLP | 5 (10) | 0.821 | 0.793 | 0.815 / 0.78 |
-| 4.6 dropout, both nets | 4 (10) | 0.805 | 0.804 | 0.80 / 0.75 |
+| 3.6, 3.7 softmax | 6 (10) | 0.826 | 0.823 | 0.81 / 0.80 |
+| 4.2, 4.3 MLP | 5 (10) | 0.821 | 0.793 | 0.80 / 0.77 |
+| 4.6 dropout, both nets | 4 (10) | 0.805 | 0.804 | 0.78 / 0.72 |
 
-The book reports, after 10 epochs, about 0.83, 0.84 and 0.85.
+The book reports, after 10 epochs, about 0.83, 0.84 and 0.85. (``train_ch3`` itself asserts
+a final test accuracy above 0.7, as the book's does.)
 """
 
 from __future__ import annotations
@@ -143,7 +148,7 @@ def test_image_classification_dataset(tmp_path, real_data):
 def test_softmax_regression(tmp_path, real_data, script):
     got, stdout = run_book(tmp_path, script, real_data)
     history = epochs(stdout)
-    assert_accuracy(history, 6, best=0.815, final=0.80)
+    assert_accuracy(history, 6, best=0.81, final=0.80)
     assert got["test_acc"] == pytest.approx(history[-1]["test_acc"], abs=5e-4)
     if "scratch" in script:
         assert got["toy_accuracy"] == 0.5  # the book's two-example check
@@ -158,7 +163,7 @@ def test_softmax_regression(tmp_path, real_data, script):
 def test_multilayer_perceptron(tmp_path, real_data, script):
     got, stdout = run_book(tmp_path, script, real_data)
     history = epochs(stdout)
-    assert_accuracy(history, 5, best=0.815, final=0.78)
+    assert_accuracy(history, 5, best=0.80, final=0.77)
     assert got["test_acc"] == pytest.approx(history[-1]["test_acc"], abs=5e-4)
     assert_figures(tmp_path, stdout, ["animator", "images"] if "scratch" in script
                    else ["animator"])
@@ -170,7 +175,7 @@ def test_dropout(tmp_path, real_data):
     got, stdout = run_book(tmp_path, "ch4_6_dropout.py", real_data)
     history = epochs(stdout)
     scratch, concise = history[:4], history[4:]
-    assert_accuracy(scratch, 4, best=0.80, final=0.75)
-    assert_accuracy(concise, 4, best=0.80, final=0.75)
+    assert_accuracy(scratch, 4, best=0.78, final=0.72)
+    assert_accuracy(concise, 4, best=0.78, final=0.72)
     assert got["concise_test_acc"] == pytest.approx(concise[-1]["test_acc"], abs=5e-4)
     assert_figures(tmp_path, stdout, ["animator", "animator"])

@@ -6,29 +6,21 @@ import pytest
 import torch
 
 from shallowlab import plots
-from shallowlab.experiments import autograd, execute, resolve
-from shallowlab.runs import RunDir
+from shallowlab.experiments import autograd
+from tests.conftest import run_experiment
 
 STEP = re.compile(r"step +(\d+) +w (\S+) +loss (\S+) +grad (\S+)")
-
-
-def _run(folder, **overrides):
-    lines = []
-    config = resolve(autograd.EXPERIMENT, overrides)
-    summary = execute(autograd.EXPERIMENT, config, RunDir(folder), log=lines.append)
-    return summary, lines
 
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory):
     folder = tmp_path_factory.mktemp("autograd")
-    summary, lines = _run(folder)
+    summary, lines = run_experiment(autograd.EXPERIMENT, folder)
     return summary, lines, folder
 
 
 def test_gradient_descent_finds_w_2_and_predicts_8(result):
     summary, _, _ = result
-    assert summary["status"] == "completed"
     assert abs(summary["w"] - 2) < 1e-3
     assert abs(summary["prediction_at_4_after"] - 8) < 0.01
     assert abs(summary["prediction_at_4_before"] - 8) > 1  # the start was a real distance away
@@ -56,7 +48,8 @@ def test_every_step_logs_loss_w_and_the_gradient_at_w(result):
 
 
 def test_settings_reach_the_fit(tmp_path):
-    summary, lines = _run(tmp_path, epochs=3, lr=0.1, seed=1)
+    summary, lines = run_experiment(autograd.EXPERIMENT, tmp_path, epochs=3, lr=0.1,
+                                    seed=1)
     assert sum(bool(STEP.match(line)) for line in lines) == 3
     w0 = torch.randn(1, generator=torch.Generator().manual_seed(1)).item()
     assert summary["w"] - 2 == pytest.approx((1 - 28 / 3 * 0.1) ** 3 * (w0 - 2), rel=1e-4)
