@@ -110,7 +110,7 @@ def test_a_checkpoint_of_another_format_is_refused(tmp_path, data):
     torch.save({**state, "format": 99}, out / "checkpoint.pt")
     result = cli("run", "--resume", out, "--epochs", 2)
     assert result.returncode == 1
-    assert "has checkpoint format 99, this shallowlab reads format 1" in result.stderr
+    assert "has checkpoint format 99, this shallowlab reads format 2" in result.stderr
 
 
 class _Payload:

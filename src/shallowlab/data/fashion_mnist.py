@@ -87,21 +87,32 @@ def md5(path: Path) -> str:
     return h.hexdigest()
 
 
-def download(dest: Path, mirrors: tuple[str, ...] | None = None, timeout: float = 30) -> list[str]:
-    """Download the four gzip files into ``dest``, checking MD5s; returns what failed, if anything.
+class DownloadError(DataError):
+    """A download failed; ``failures`` says, per mirror tried, what went wrong."""
+
+    def __init__(self, dest: Path, failures: list[str]) -> None:
+        self.failures = failures
+        super().__init__(f"downloading Fashion-MNIST into {dest} failed: " + "; ".join(failures)
+                         + "; nothing was kept under the files' names")
+
+
+def download(dest: Path, mirrors: tuple[str, ...] | None = None, timeout: float = 30) -> None:
+    """Download the four gzip files into ``dest``, checking MD5s; :class:`DownloadError` (a
+    ``DataError``, as every data problem is) says what failed.
 
     Each file is written to a temporary name in ``dest`` and renamed only once its MD5 matches,
-    so ``dest`` never holds a partial or wrong file under the real name.
+    so ``dest`` never holds a partial or wrong file under the real name. Files already there
+    with the right MD5 are kept.
     """
     if mirrors is None:
         env = os.environ.get("SHALLOWLAB_MIRROR")
         mirrors = (env,) if env else MIRRORS
     if not mirrors:
-        return ["no mirror to download from"]
+        raise DownloadError(dest, ["no mirror to download from"])
     try:
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        return [f"cannot create {dest} ({e.strerror})"]
+        raise DownloadError(dest, [f"cannot create {dest} ({e.strerror})"]) from None
     failures = []
     for name, expected in FILES.items():
         target = dest / f"{name}.gz"
@@ -114,8 +125,7 @@ def download(dest: Path, mirrors: tuple[str, ...] | None = None, timeout: float 
                 break
             failures.append(problem)
         else:
-            return failures
-    return []
+            raise DownloadError(dest, failures)
 
 
 def _fetch(url: str, target: Path, expected_md5: str, timeout: float) -> str | None:
@@ -165,10 +175,11 @@ def locate(
         tried.append(f"{folder} (not all four files)")
     if allow_download:
         target = explicit or cache_dir()
-        failures = download(target, mirrors)
-        if not failures:
+        try:
+            download(target, mirrors)
             return _files_in(target)
-        tried.append(f"download into {target}: " + "; ".join(failures))
+        except DownloadError as e:
+            tried.append(f"download into {target}: " + "; ".join(e.failures))
     raise DataError("Fashion-MNIST not found; tried " + ", ".join(tried) + "; " + FIX)
 
 
@@ -177,13 +188,10 @@ def fetch(data_dir: str | os.PathLike | None = None,
     """Download the files into ``data_dir`` (else ``SHALLOWLAB_DATA``, else the cache) even
     when a copy exists elsewhere, each checked against its MD5; returns the folder.
 
-    Files already there with the right MD5 are kept. A DataError says what failed.
+    Files already there with the right MD5 are kept. A DownloadError says what failed.
     """
     target = Path(data_dir or os.environ.get("SHALLOWLAB_DATA") or cache_dir()).expanduser()
-    failures = download(target, mirrors)
-    if failures:
-        raise DataError(f"downloading Fashion-MNIST into {target} failed: "
-                        + "; ".join(failures) + "; nothing was kept under the files' names")
+    download(target, mirrors)
     return target
 
 
