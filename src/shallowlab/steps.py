@@ -24,7 +24,7 @@ ENGINES = ("auto", "autograd", "fused", "compiled")
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Updater = torch.optim.Optimizer | Callable[[int], None]
 
-__all__ = ["ENGINES", "AutogradStep", "FusedStep", "make_step", "resolve_engine"]
+__all__ = ["ENGINES", "STEPS", "AutogradStep", "FusedStep", "make_step", "resolve_engine"]
 
 
 def device_of(model) -> torch.device:
@@ -102,9 +102,11 @@ def resolve_engine(model, loss_fn: LossFn, updater: Updater,
     return "autograd", reason
 
 
+STEPS = {"autograd": AutogradStep, "fused": FusedStep, "compiled": CompiledStep}
+
+
 def make_step(model, loss_fn: LossFn, updater: Updater, engine: str = "auto"):
     """The step for ``engine`` (see :func:`resolve_engine`): a :class:`FusedStep`,
     :class:`CompiledStep` or :class:`AutogradStep` over ``model``, ``loss_fn`` and ``updater``.
     """
-    kind = {"fused": FusedStep, "compiled": CompiledStep, "autograd": AutogradStep}
-    return kind[resolve_engine(model, loss_fn, updater, engine)[0]](model, loss_fn, updater)
+    return STEPS[resolve_engine(model, loss_fn, updater, engine)[0]](model, loss_fn, updater)

@@ -87,8 +87,9 @@ class TensorBoardLogger(Callback):
         epoch = record["epoch"]
         if self.steps:
             per_epoch = self.steps[-1][0]  # the examples of a whole epoch
-            losses = torch.stack([torch.as_tensor(v, dtype=torch.float64).cpu()
-                                  for _, v, _ in self.steps]).tolist()
+            losses = [v for _, v, _ in self.steps]
+            if torch.is_tensor(losses[0]):  # on an accelerator: one read for the epoch
+                losses = torch.stack(losses).tolist()
             for (n, _, lr), loss in zip(self.steps, losses):
                 seen = (epoch - 1) * per_epoch + n
                 w.add_scalar("train/batch_loss", loss, seen)

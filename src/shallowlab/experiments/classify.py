@@ -23,7 +23,7 @@ from shallowlab.devices import resolve_device
 from shallowlab.errors import ConfigError
 from shallowlab.experiments.base import Log
 from shallowlab.runs import CHECKPOINT, Checkpointer, Checkpointing, RunDir
-from shallowlab.steps import make_step, resolve_engine
+from shallowlab.steps import STEPS, resolve_engine
 from shallowlab.tensorboard import TensorBoardLogger
 from shallowlab.train import fit
 
@@ -101,8 +101,7 @@ def scratch_setup(model, config: dict):
 class Prepared:
     """A classification run ready to train: its step, data, callbacks and where it resumes."""
 
-    model: object
-    step: object
+    step: object  # its model is the run's model
     train: Batches
     test: Batches
     callbacks: list
@@ -159,10 +158,10 @@ def prepare_run(config: dict, run: RunDir, log: Log,
             config["epochs"]))
     if config.get("tensorboard"):
         callbacks.append(TensorBoardLogger(run / "tensorboard", model, loss,
-                                           (X_train[:PROBE], train.y[:PROBE]), optimizer, config))
+                                           (train.X[:PROBE], train.y[:PROBE]), optimizer, config))
     extra = {"device": str(device), "engine": step.engine, "data": str(data.source)}
     metric = scratch.correct if config["impl"] == "scratch" else metrics.correct
-    return Prepared(model, step, train, test, callbacks, metric, history, partial, extra)
+    return Prepared(step, train, test, callbacks, metric, history, partial, extra)
 
 
 def _step(model, loss, updater, engine: str, log: Log):
@@ -172,7 +171,7 @@ def _step(model, loss, updater, engine: str, log: Log):
     except ValueError as e:  # --engine fused where it does not apply
         raise ConfigError(f"--engine fused: {e}; use --engine auto or autograd") from None
     log(f"engine: {name}" + (f" (the fused step does not apply: {reason})" if reason else ""))
-    return make_step(model, loss, updater, name)
+    return STEPS[name](model, loss, updater)
 
 
 def _batch_size(config: dict, schedule: Schedule | None):
@@ -195,11 +194,11 @@ def train_classifier(config: dict, run: RunDir, log: Log,
                      schedule: Schedule | None = None):
     """Prepare, train, save the weights and draw the figures of a classification run.
 
-    Returns the summary's extra figures and the trained model.
+    Returns the summary's extra figures and the run (its trained ``step.model``, its data).
     """
     prepared = prepare_run(config, run, log, build, schedule)
     history = train_run(prepared, config, log)
-    model, test = prepared.model, prepared.test
+    model, test = prepared.step.model, prepared.test
     run.save_weights(model)
     run.save_figure("curves.png", plots.curves(history, title))
     with torch.inference_mode():
@@ -208,4 +207,4 @@ def train_classifier(config: dict, run: RunDir, log: Log,
         predicted = model(X).argmax(1)
     run.save_figure("predictions.png", plots.predictions(
         X, y.tolist(), predicted.tolist(), fashion_mnist.CLASS_NAMES))
-    return prepared.extra, model
+    return prepared.extra, prepared

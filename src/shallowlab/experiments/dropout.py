@@ -24,16 +24,13 @@ from __future__ import annotations
 import json
 
 from shallowlab import plots
-from shallowlab.data import fashion_mnist
 from shallowlab.data.batches import Batches
-from shallowlab.devices import resolve_device
 from shallowlab.experiments import mlp
 from shallowlab.experiments.base import Experiment, Headline
 from shallowlab.experiments.classify import (
     EVAL_BATCH,
     check_scratch,
     common_defaults,
-    to_float,
     train_classifier,
 )
 from shallowlab.runs import RunDir
@@ -43,13 +40,10 @@ TITLE = "dropout on a 784-256-256-10 MLP against none (d2l 4.6)"
 BOOK_ACC, BOOK_EPOCHS = 0.85, 10  # the book's test accuracy with dropout (0.2, 0.5)
 
 
-def accuracy_on_train(model, config: dict) -> float:
+def accuracy_on_train(model, train: Batches) -> float:
     """The model's accuracy on the whole training set in eval mode (no dropout)."""
-    device = resolve_device(config["device"])
-    data = fashion_mnist.load(config["data_dir"])
-    X, y = to_float(data.train_images, device), data.train_labels.to(device)
     return evaluate(model, lambda O, y: O.new_zeros(len(y)),
-                    Batches(X, y, EVAL_BATCH, shuffle=False))[1]
+                    Batches(train.X, train.y, EVAL_BATCH, shuffle=False))[1]
 
 
 def run(config, run_dir, log):
@@ -58,10 +52,10 @@ def run(config, run_dir, log):
     for name, drop in nets.items():
         log(f"-- {name}: dropout {', '.join(f'{p:g}' for p in drop)}")
         sub = RunDir(run_dir / name)
-        extra, model = train_classifier({**config, "dropout": drop}, sub, log, mlp.build,
-                                        f"{TITLE}: {name}")
+        extra, prepared = train_classifier({**config, "dropout": drop}, sub, log, mlp.build,
+                                           f"{TITLE}: {name}")
         history = _history(sub)
-        train_acc = accuracy_on_train(model, config)
+        train_acc = accuracy_on_train(prepared.step.model, prepared.train)
         test_acc = history[-1]["test_acc"]
         results[name] = {"history": history, "train_acc": train_acc, "test_acc": test_acc,
                          "gap": train_acc - test_acc}

@@ -17,14 +17,12 @@ from __future__ import annotations
 import torch
 
 from shallowlab import metrics, plots
-from shallowlab.data import fashion_mnist
+from shallowlab.data.batches import Batches
 from shallowlab.experiments import mlp
 from shallowlab.experiments.base import Experiment
 from shallowlab.experiments.classify import (
-    EVAL_BATCH,
     check_scratch,
     common_defaults,
-    to_float,
     train_classifier,
 )
 from shallowlab.runs import RunDir
@@ -34,14 +32,11 @@ BINS = 15
 
 
 @torch.no_grad()
-def test_probabilities(model, config: dict, device) -> tuple[torch.Tensor, torch.Tensor]:
+def test_probabilities(model, test: Batches) -> tuple[torch.Tensor, torch.Tensor]:
     """Softmax probabilities (n, 10) of the model on the test set, and the labels (n,)."""
-    data = fashion_mnist.load(config["data_dir"])
-    X, y = to_float(data.test_images, device), data.test_labels.to(device)
     model.eval()
-    probs = torch.cat([torch.softmax(model(X[i:i + EVAL_BATCH]), dim=1)
-                       for i in range(0, len(X), EVAL_BATCH)])
-    return probs.cpu(), y.cpu()
+    probs = torch.cat([torch.softmax(model(X), dim=1) for X, _ in test])
+    return probs.cpu(), test.y.cpu()
 
 
 def reliability_diagrams(diagrams: dict[str, dict], title: str):
@@ -79,9 +74,9 @@ def run(config, run_dir, log):
     for name, eps in (("hard", 0.0), ("smooth", config["label_smoothing"])):
         log(f"--- {name} labels (label smoothing {eps:g}) ---")
         settings = {**config, "label_smoothing": eps}
-        extra, model = train_classifier(settings, RunDir(run_dir / name), log, mlp.build,
-                                        f"{mlp.TITLE}, label smoothing {eps:g}")
-        probs, y = test_probabilities(model, config, next(model.parameters()).device)
+        extra, prepared = train_classifier(settings, RunDir(run_dir / name), log, mlp.build,
+                                           f"{mlp.TITLE}, label smoothing {eps:g}")
+        probs, y = test_probabilities(prepared.step.model, prepared.test)
         ece = metrics.calibration_error(probs, y, BINS)
         acc = metrics.accuracy(probs, y)
         confidence = probs.max(dim=1).values.mean().item()

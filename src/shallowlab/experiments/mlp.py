@@ -104,8 +104,8 @@ def run(config, run_dir, log):
         log(f"--fast: SGD momentum {schedule.momentum}, lr warm-up then cosine (peak "
             f"{config['lr']:g}), batch {config['batch_size']} doubled {schedule.doublings} "
             f"times, standardized inputs")
-    extra, model = train_classifier(config, run_dir, log, build, TITLE, schedule)
-    distinct = distinct_hidden_units(model)
+    extra, prepared = train_classifier(config, run_dir, log, build, TITLE, schedule)
+    distinct = distinct_hidden_units(prepared.step.model)
     log(f"first hidden layer: {distinct} distinct units of {config['hidden'][0]}")
     return {**extra, "distinct_hidden_units": distinct}
 
