@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shallowlab.data.fashion_mnist import SYSTEM_DIRS, _files_in
+from shallowlab.data.fashion_mnist import SYSTEM_DIRS, files_in
 from shallowlab.data.idx import write_idx
 from shallowlab.experiments.base import Experiment, execute, resolve
 from shallowlab.runs import RunDir
@@ -55,7 +55,7 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 
 def real_data_dir() -> Path | None:
     for folder in SYSTEM_DIRS:
-        if _files_in(folder):
+        if files_in(folder):
             return folder
     return None
 

@@ -369,7 +369,7 @@ def test_a_target_that_cannot_be_created_is_a_failure(tmp_path):
 
 
 def real_gz_files(real_data: Path) -> dict[str, Path]:
-    files = fm._files_in(real_data)
+    files = fm.files_in(real_data)
     if any(p.suffix != ".gz" for p in files.values()):
         pytest.skip(f"the Fashion-MNIST files in {real_data} are not gzip-compressed")
     return files

@@ -1,6 +1,17 @@
-"""The book's API (d2l 0.17.6, chapters 2-4) on shallowlab: ``from shallowlab import d2l``.
+"""The book's API on shallowlab, for both editions: ``from shallowlab import d2l``.
 
-A thin facade: every name keeps the signature and the semantics of the ``d2l.torch`` function it
+Two APIs live here side by side, their names disjoint but for shared helpers (``plot``,
+``show_images``, ``Timer``, the devices, the tensor aliases), which keep one meaning:
+
+* the Chinese edition's, d2l 0.17.6 (chapters 2-4): ``load_data_fashion_mnist``, ``train_ch3``,
+  ``Animator``, ``sgd``, ... (:mod:`._data`, :mod:`._train`);
+* the English edition's, d2l 1.0 (chapters 2.5-5): ``add_to_class``, ``HyperParameters``,
+  ``ProgressBoard``, ``Module``, ``DataModule``, ``Trainer`` (:mod:`._oop`), and the
+  chapters' ``SyntheticRegressionData``, ``LinearRegressionScratch``, ``SGD``,
+  ``LinearRegression``, ``FashionMNIST``, ``Classifier``, ``SoftmaxRegression``
+  (:mod:`._models`).
+
+A thin facade: every name keeps the signature and the semantics of the ``d2l.torch`` one it
 stands in for, so the code of *Dive into Deep Learning* runs with only its import line changed.
 What differs is underneath:
 
@@ -11,6 +22,9 @@ What differs is underneath:
   script or an IDE every figure is also written as a PNG to ``./figures`` (or
   ``$SHALLOWLAB_FIGURES``) and its path printed once. IPython is imported only inside a
   notebook, pyplot only when ``d2l.plt`` or a figure is first asked for (:mod:`._figures`).
+* ``Trainer.fit`` runs the book's loop (``training_step``, ``validation_step``, ``plot`` at
+  the book's cadence) with no host read per batch, and the fused step where the model is the
+  book's kind of classifier (:mod:`._oop`).
 * ``train_ch3`` prints one line per epoch, and its sanity checks raise ``TrainingCheckError``
   (one line, and still an ``AssertionError``) instead of bare asserts; the chapter-3 trainers
   stay on the CPU unless the net's parameters live elsewhere, and then the batches follow them
@@ -34,6 +48,7 @@ from shallowlab.d2l._data import (
 )
 from shallowlab.d2l._figures import (
     Animator,
+    ProgressBoard,
     plot,
     set_axes,
     set_figsize,
@@ -41,6 +56,17 @@ from shallowlab.d2l._figures import (
     use_svg_display,
 )
 from shallowlab.d2l._figures import pyplot as _pyplot
+from shallowlab.d2l._hyper import HyperParameters, add_to_class
+from shallowlab.d2l._models import (
+    SGD,
+    Classifier,
+    FashionMNIST,
+    LinearRegression,
+    LinearRegressionScratch,
+    SoftmaxRegression,
+    SyntheticRegressionData,
+)
+from shallowlab.d2l._oop import DataModule, Module, Trainer, cpu, gpu, num_gpus
 from shallowlab.d2l._train import (
     Accumulator,
     TrainingCheckError,
@@ -96,6 +122,11 @@ astype, transpose = _method("type"), _method("t")
 
 
 __all__ = [
+    # d2l 1.0 (the English edition)
+    "SGD", "Classifier", "DataModule", "FashionMNIST", "HyperParameters", "LinearRegression",
+    "LinearRegressionScratch", "Module", "ProgressBoard", "SoftmaxRegression",
+    "SyntheticRegressionData", "Trainer", "add_to_class", "cpu", "gpu", "num_gpus",
+    # d2l 0.17 (the Chinese edition) and both
     "Accumulator", "Animator", "FashionMNISTSplit", "TensorLoader", "Timer",
     "TrainingCheckError", "abs", "accuracy", "arange", "argmax", "astype", "concat", "cos",
     "cosh", "evaluate_accuracy", "evaluate_loss", "exp", "eye", "float32",

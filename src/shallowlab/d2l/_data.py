@@ -8,6 +8,9 @@ them: one gather per batch, with the ``DataLoader``'s visible behaviour (``len()
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
 import torch
 from torch.nn import functional as F
 from torch.utils import data
@@ -109,7 +112,24 @@ def load_data_fashion_mnist(batch_size, resize=None):
     (``$SHALLOWLAB_DATA``, the cache, ``/usr/share/datasets/fashion-mnist``) and downloaded
     only when absent.
     """
-    ds = fashion_mnist.load()
+    ds = fashion_mnist_in()
     train = FashionMNISTSplit(ds.train_images, ds.train_labels, resize)
     test = FashionMNISTSplit(ds.test_images, ds.test_labels, resize)
     return TensorLoader(train, batch_size, shuffle=True), TensorLoader(test, batch_size, False)
+
+
+
+
+def fashion_mnist_in(root=None) -> fashion_mnist.FashionMNIST:
+    """Fashion-MNIST from the folder ``root`` if it holds the files, else found as
+    ``shallowlab data`` finds it; read from disk once per process while the files stay as
+    they are."""
+    folder = Path(root) if root and fashion_mnist.files_in(Path(root)) else None
+    files = sorted(fashion_mnist.locate(folder).values())
+    stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+    return _read(files[0].parent, stamp)
+
+
+@functools.lru_cache(maxsize=2)
+def _read(folder: Path, stamp: tuple) -> fashion_mnist.FashionMNIST:
+    return fashion_mnist.load(folder)

@@ -17,12 +17,16 @@ import os
 import sys
 import time
 import weakref
+from collections import namedtuple
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from shallowlab.d2l._hyper import HyperParameters
+
 REDRAW_SECONDS = 1.0  # outside notebooks, an Animator's PNG is rewritten at most this often
+Point = namedtuple("Point", ["x", "y"])
 
 
 def in_notebook() -> bool:
@@ -238,3 +242,72 @@ class Animator:
             display.clear_output(wait=True)
         else:
             FIGURES.save(self.fig, "animator", every=REDRAW_SECONDS)
+
+
+class ProgressBoard(HyperParameters):
+    """Curves drawn as they grow, the English edition's live plot of training (d2l 1.0, 3.2).
+
+    ``draw(x, y, label, every_n)`` collects points of the curve ``label`` and, once it holds
+    ``every_n`` of them, adds their mean as one point and redraws. ``y`` may be a tensor: it is
+    read once per drawn point. In Jupyter the figure is one output of the cell, updated in
+    place; elsewhere it is a PNG rewritten at most once a second (and at the end of a
+    ``Trainer.fit``). With ``display=False`` the points are kept (``board.data``) and not drawn.
+    """
+
+    def __init__(self, xlabel=None, ylabel=None, xlim=None, ylim=None, xscale="linear",
+                 yscale="linear", ls=("-", "--", "-.", ":"), colors=("C0", "C1", "C2", "C3"),
+                 fig=None, axes=None, figsize=(3.5, 2.5), display=True):
+        self.save_hyperparameters()
+        self.raw_points, self.data = {}, {}  # label -> pending points, label -> drawn points
+        self._lines, self._shown = {}, None
+
+    def draw(self, x, y, label, every_n=1):
+        points = self.raw_points.setdefault(label, [])
+        line = self.data.setdefault(label, [])
+        points.append((x, y))
+        if len(points) < max(every_n, 1):
+            return
+        xs, ys = zip(*points)
+        line.append(Point(sum(xs) / len(xs), float(sum(ys) / len(ys))))
+        points.clear()
+        if self.display:
+            self._render()
+
+    def _render(self) -> None:
+        plt = pyplot()
+        if self.fig is None:
+            use_svg_display()
+            self.fig = plt.figure(figsize=self.figsize)
+            if in_notebook():  # shown by _show only: not again by the inline backend at the end
+                plt.close(self.fig)
+        axes = self.axes or (self.fig.axes[0] if self.fig.axes else self.fig.add_subplot())
+        for (label, points), ls, color in zip(self.data.items(), self.ls, self.colors):
+            if label not in self._lines:
+                self._lines[label] = axes.plot([], [], linestyle=ls, color=color)[0]
+            self._lines[label].set_data([p.x for p in points], [p.y for p in points])
+        axes.relim()
+        axes.autoscale_view()
+        if self.xlim:
+            axes.set_xlim(self.xlim)
+        if self.ylim:
+            axes.set_ylim(self.ylim)
+        axes.set_xlabel(self.xlabel)
+        axes.set_ylabel(self.ylabel)
+        axes.set_xscale(self.xscale)
+        axes.set_yscale(self.yscale)
+        axes.legend(list(self._lines.values()), list(self._lines))
+        if in_notebook():
+            self._show()
+        else:
+            FIGURES.save(self.fig, "board", every=REDRAW_SECONDS)
+
+    def _show(self) -> None:
+        """One display per cell: the first draw of a cell shows the figure, later ones
+        replace it in place."""
+        from IPython import display, get_ipython
+
+        cell = get_ipython().execution_count
+        if self._shown is not None and self._shown[0] == cell:
+            self._shown[1].update(self.fig)
+        else:
+            self._shown = (cell, display.display(self.fig, display_id=True))

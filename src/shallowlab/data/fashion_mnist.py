@@ -65,7 +65,7 @@ def cache_dir() -> Path:
     return Path(base) / "shallowlab" / "fashion-mnist"
 
 
-def _files_in(folder: Path) -> dict[str, Path] | None:
+def files_in(folder: Path) -> dict[str, Path] | None:
     """The four files in ``folder`` (or its FashionMNIST/raw), or None if any is missing."""
     for root in (folder, folder / "FashionMNIST" / "raw"):
         found = {}
@@ -169,7 +169,7 @@ def locate(
                             f"{setting} at the folder that holds the Fashion-MNIST files")
     tried = []
     for folder in [p for p in (explicit, cache_dir(), *system_dirs) if p]:
-        found = _files_in(folder)
+        found = files_in(folder)
         if found:
             return found
         tried.append(f"{folder} (not all four files)")
@@ -177,7 +177,7 @@ def locate(
         target = explicit or cache_dir()
         try:
             download(target, mirrors)
-            return _files_in(target)
+            return files_in(target)
         except DownloadError as e:
             tried.append(f"download into {target}: " + "; ".join(e.failures))
     raise DataError("Fashion-MNIST not found; tried " + ", ".join(tried) + "; " + FIX)
