@@ -146,7 +146,7 @@ def print_section(summary: dict, repeats: int) -> None:
               f"{'-' if startup is None else f'{startup:.2f}':>8s} {rs[-1]['acc']:8.3f}  {notes}")
     agree = "within" if summary["acc_agree"] else "NOT within"
     print(f"per epoch: {summary['speedup_book_over_layer']:.1f}x faster (book / layer); test "
-          f"accuracies {summary['acc_difference']:.3f} apart ({agree} {AGREE})")
+          f"accuracies {summary['acc_difference']:.4f} apart ({agree} {AGREE})")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
