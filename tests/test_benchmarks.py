@@ -1,4 +1,5 @@
-"""The benchmarks: the limits' counted flops and bandwidth, and one short real run of speed."""
+"""The benchmarks: the limits' counted flops and bandwidth, one short real run of speed, and
+the replica of the book's d2l 1.0 that book_layer times shallowlab.d2l against."""
 
 import json
 import subprocess
@@ -6,8 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
-from benchmarks import limits
+from benchmarks import book_en, limits
+from shallowlab import d2l
+from tests.conftest import write_fashion
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,3 +56,48 @@ def test_a_short_run_reports_every_pipeline_against_the_limit(tmp_path, real_dat
         assert row["test_acc"] > 0.7  # one or two epochs of softmax regression
     assert report["targets"]["softmax"]["x_limit"] == rows["shallowlab"]["x_limit"]
     assert "softmax" in result.stdout and "memory limit" in result.stdout
+
+
+def test_the_book_board_averages_every_n_points_and_replots_every_line(capsys):
+    board = book_en.ProgressBoard()
+    for i in range(4):
+        board.draw(i, float(2 * i), "train_loss", every_n=2)
+    board.draw(1, 0.5, "val_acc")
+    assert board.data["train_loss"] == [(0.5, 1.0), (2.5, 5.0)]
+    assert board.data["val_acc"] == [(1, 0.5)]
+    # as the book's: every draw plots every line again on the same axes, then displays it
+    assert len(board.fig.axes[0].lines) == 1 + 1 + 2
+    assert capsys.readouterr().out.count("Figure(") == 3  # a script's display: the repr
+    book_en._pyplot().close(board.fig)
+
+
+def test_the_book_items_are_the_layers_images_and_resize_as_torchvision(toy_data, monkeypatch):
+    monkeypatch.setenv("SHALLOWLAB_DATA", str(toy_data))
+    book, layer = book_en.FashionMNIST(batch_size=8), d2l.FashionMNIST(batch_size=8)
+    for i in (0, 599):
+        X, y = book.train[i]
+        assert X.shape == (1, 28, 28) and X.dtype == torch.float32
+        assert torch.equal(X, layer.train[i][0]) and y == layer.train[i][1]
+    X, _ = book_en.FashionMNIST(resize=(32, 40)).val[0]
+    assert X.shape == (1, 32, 40)
+
+
+def test_book_layer_times_the_english_sections_alike_on_both_sides(tmp_path, monkeypatch):
+    # 10 batches of toy images: one epoch teaches both models their bands
+    monkeypatch.setenv("SHALLOWLAB_DATA", str(write_fashion(tmp_path / "toy", n_train=2560)))
+    out = tmp_path / "book_layer.json"
+    result = subprocess.run([sys.executable, "-m", "benchmarks.book_layer", "--sections", "5.2",
+                             "4.4", "--epochs", "1", "--repeats", "1", "--json", str(out)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    sections = json.loads(out.read_text())["sections"]
+    assert list(sections) == ["4.4", "5.2"]
+    for summary in sections.values():
+        median = summary["median_epoch_seconds"]
+        assert summary["speedup_book_over_layer"] == pytest.approx(median["book"] / median["layer"])
+        for side, (run,) in summary["runs"].items():
+            assert len(run["epoch_seconds"]) == 1 and run["startup"] > 0
+            assert run["per_epoch"] == run["epoch_seconds"][0]
+            assert run["acc"] > 0.95, side  # the toy images' classes are bands: one epoch learns
+        assert summary["acc_agree"] and summary["acc_difference"] <= 0.01
+    assert "concise MLP (5.2)" in result.stdout and "x faster (book / layer)" in result.stdout
