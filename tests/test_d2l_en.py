@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from shallowlab import d2l
-from shallowlab.d2l import _oop
+from shallowlab.d2l import _figures, _oop
 from shallowlab.fused import FusedStep
 from tests.conftest import write_fashion
 
@@ -82,6 +82,21 @@ def test_progress_board_draws_the_mean_of_every_n_points(figures, capsys):
     [png] = sorted(figures.glob("*.png"))
     assert png.name.endswith("-board.png")
     assert capsys.readouterr().out.count("figure saved to") == 1
+
+
+@pytest.mark.parametrize("share, rewritten", [(1e9, True), (1e-9, False)])
+def test_a_png_is_rewritten_only_while_writing_it_is_a_small_share_of_the_time(
+        figures, monkeypatch, share, rewritten):
+    """In a script a PNG takes a few hundred milliseconds: a board redrawn faster than that is
+    written at most ``REDRAW_SHARE`` of the time (here: always, or never after the first)."""
+    monkeypatch.setattr(_figures, "REDRAW_SECONDS", 1e-9)
+    monkeypatch.setattr(_figures, "REDRAW_SHARE", share)
+    board = d2l.ProgressBoard()
+    board.draw(0, 1.0, "a")
+    first = next(figures.glob("*.png")).read_bytes()
+    board.draw(1, 2.0, "a")
+    assert board.fig.stale is not rewritten
+    assert (next(figures.glob("*.png")).read_bytes() != first) is rewritten
 
 
 def test_a_board_without_display_keeps_points_and_draws_nothing(figures):

@@ -26,6 +26,7 @@ import torch
 from shallowlab.d2l._hyper import HyperParameters
 
 REDRAW_SECONDS = 1.0  # outside notebooks, an Animator's PNG is rewritten at most this often
+REDRAW_SHARE = 0.1  # ... and so rarely that writing it takes at most this share of the time
 Point = namedtuple("Point", ["x", "y"])
 
 
@@ -69,7 +70,9 @@ class FigureFiles:
             atexit.register(self.save_changed)
 
     def save(self, fig, kind: str, every: float = 0.0) -> None:
-        """Write ``fig`` now, unless it was written less than ``every`` seconds ago."""
+        """Write ``fig`` now, unless it was written less than ``every`` seconds ago, or (with
+        ``every``) so recently that writing it again would take more than ``REDRAW_SHARE`` of
+        the time since (a PNG takes a few hundred milliseconds on a small CPU)."""
         if self.broken or in_notebook():
             return
         if fig not in self.files:
@@ -77,9 +80,12 @@ class FigureFiles:
             folder = Path(os.environ.get("SHALLOWLAB_FIGURES") or "figures")
             shown = folder / f"{_script_name()}-{self.count:02d}-{kind}.png"
             self.files[fig] = (Path.cwd() / shown, shown)
-        elif time.monotonic() - self.saved_at.get(fig, -np.inf) < every:
-            return  # left stale: the next save, or the one at exit, writes it
+        elif every:
+            done, took = self.saved_at.get(fig, (-np.inf, 0.0))
+            if time.monotonic() - done < max(every, took / REDRAW_SHARE):
+                return  # left stale: the next save, or the one at exit, writes it
         path, shown = self.files[fig]
+        start = time.monotonic()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fig.savefig(path)
@@ -91,7 +97,7 @@ class FigureFiles:
         fig.stale = False  # savefig leaves it stale; any later change to the figure sets it again
         if fig not in self.saved_at:
             print(f"figure saved to {shown}")
-        self.saved_at[fig] = time.monotonic()
+        self.saved_at[fig] = (time.monotonic(), time.monotonic() - start)
 
     def save_changed(self) -> None:
         """Write every open figure that changed since it was written, or never was."""

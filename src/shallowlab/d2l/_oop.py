@@ -189,8 +189,8 @@ class Trainer(HyperParameters):
             self.epoch = epoch
             self.fit_epoch()
         board = getattr(model, "board", None)
-        if board is not None and board.fig is not None:
-            FIGURES.save(board.fig, "board")  # the final state, whenever the last one was
+        if board is not None and board.fig is not None and board.fig.stale:
+            FIGURES.save(board.fig, "board")  # the final state, if not written yet
 
     def fit_epoch(self):
         """One pass of training batches, then one of validation batches (if any)."""
