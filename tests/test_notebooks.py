@@ -207,7 +207,7 @@ def assert_reads_well(nb, training_cell: int, figures: int) -> dict:
     for cell in nb.cells:
         assert not [o for o in cell.outputs if o.get("name") == "stderr"], text(cell)
     shown = images(nb.cells[training_cell])
-    assert len(shown) == 1, nb.cells[training_cell].outputs
+    assert len(shown) == 1, [o.output_type for o in nb.cells[training_cell].outputs]
     assert nb.cells[training_cell].outputs[-1] is shown[0]
     assert "image/svg+xml" in shown[0]["data"]  # d2l.use_svg_display, as in the book
     assert sum(len(images(cell)) for cell in nb.cells) == figures
