@@ -37,6 +37,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.book  # also run on Python 3.13 (make test-py313)
+
 BOOK = Path(__file__).parent / "book"
 EPOCH = re.compile(r"^epoch (\d+)/(\d+): train loss ([\d.]+), train acc ([\d.]+), "
                    r"test acc ([\d.]+)$", re.M)

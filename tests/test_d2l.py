@@ -18,6 +18,8 @@ from shallowlab.d2l import _figures, _train
 from shallowlab.data.idx import read_images, read_labels
 from shallowlab.errors import ShallowlabError
 
+pytestmark = pytest.mark.book  # also run on Python 3.13 (make test-py313)
+
 
 @pytest.fixture
 def figures(tmp_path, monkeypatch):
