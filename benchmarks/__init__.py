@@ -3,7 +3,9 @@
 * ``python -m benchmarks.speed``: one training epoch of each pipeline against the hardware's
   limit (``pipelines``, ``book``, ``limits``, ``processes``);
 * ``python -m benchmarks.fast``: ``shallowlab run mlp --fast`` and ``run mlp`` whole;
-* ``python -m benchmarks.book_layer``: ``d2l.train_ch3`` on shallowlab's loaders and the book's.
+* ``python -m benchmarks.book_layer``: the book's own code through ``shallowlab.d2l`` and on the
+  book's design: the Chinese edition's 3.7 (``train_ch3``; ``book``) and the English edition's
+  4.4 and 5.2 (``Trainer.fit``; ``book_en``, ``book_en_sections``).
 
 ``common`` holds what they share: the book's settings, timing, the machine, other processes'
 load and the JSON report. They use shallowlab's public library only.
