@@ -229,8 +229,8 @@ def _fit(kind, epochs=3):
 def test_the_fused_step_trains_exactly_as_autograd_does():
     fused_trainer, fused = _fit(MLP)
     plain_trainer, plain = _fit(MLPOwnStep)
-    assert isinstance(fused_trainer._fused_step(), FusedStep)
-    assert plain_trainer._fused_step() is None
+    assert isinstance(_fused(fused_trainer), FusedStep)
+    assert _fused(plain_trainer) is None
     for a, b in zip(fused.parameters(), plain.parameters()):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
     for key in ("train_loss", "val_loss", "val_acc"):
@@ -239,8 +239,21 @@ def test_the_fused_step_trains_exactly_as_autograd_does():
     assert fused.board.data["val_acc"][-1].y > 0.9  # the classes are easy to tell apart
 
 
-def test_a_changed_loss_or_forward_leaves_the_fused_step():
-    class OwnForward(MLP):
+def _fused(trainer):
+    return trainer._fused_step(next(iter(trainer.train_dataloader)))
+
+
+def test_a_forward_or_loss_of_ones_own_is_fused_only_if_it_computes_the_same():
+    """4.5 writes its own forward (``self.net(X)``) and replaces ``Classifier.loss`` with the
+    cross-entropy: the same computation, fused. One that computes something else is not."""
+    class Same(MLP):
+        def forward(self, X):
+            return self.net(X)
+
+        def loss(self, Y_hat, Y, averaged=True):
+            return nn.functional.cross_entropy(Y_hat, Y, reduction="mean")
+
+    class Doubled(MLP):
         def forward(self, X):
             return self.net(X) * 2
 
@@ -248,9 +261,17 @@ def test_a_changed_loss_or_forward_leaves_the_fused_step():
         def loss(self, Y_hat, Y, averaged=True):
             return nn.functional.cross_entropy(Y_hat, Y, label_smoothing=0.1)
 
-    for kind in (OwnForward, Smoothed):
+    class Penalized(MLP):
+        def loss(self, Y_hat, Y, averaged=True):
+            return super().loss(Y_hat, Y) + 1e-3 * (self.net[1].weight ** 2).sum()
+
+    assert isinstance(_fused(_fit(Same, epochs=1)[0]), FusedStep)
+    for kind in (Doubled, Smoothed, Penalized):
         trainer, _ = _fit(kind, epochs=1)
-        assert trainer._fused_step() is None, kind
+        assert _fused(trainer) is None, kind
+    regression = d2l.Trainer(max_epochs=1)
+    regression.fit(d2l.LinearRegression(lr=0.01), d2l.SyntheticRegressionData(torch.ones(2), 0))
+    assert _fused(regression) is None
 
 
 def test_classifier_accuracy_loss_and_layer_summary(capsys):

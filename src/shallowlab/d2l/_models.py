@@ -133,11 +133,6 @@ class FashionMNIST(DataModule):
         show_images(X.squeeze(1), nrows, ncols, titles=labels)
 
 
-def _cross_entropy(Y_hat, Y, averaged=True):
-    Y_hat = Y_hat.reshape((-1, Y_hat.shape[-1]))
-    return F.cross_entropy(Y_hat, Y.reshape((-1,)), reduction="mean" if averaged else "none")
-
-
 class Classifier(Module):
     """A :class:`Module` whose validation also plots the accuracy (section 4.3); the loss is
     the cross-entropy of the logits (section 4.5)."""
@@ -156,10 +151,8 @@ class Classifier(Module):
 
     def loss(self, Y_hat, Y, averaged=True):
         """``-log softmax(Y_hat)_Y``, the mean over the batch (``averaged``) or each row's."""
-        return _cross_entropy(Y_hat, Y, averaged)
-
-    # The same loss per example, which lets the Trainer take the fused step (see _oop).
-    loss.per_example = nn.CrossEntropyLoss(reduction="none")
+        Y_hat = Y_hat.reshape((-1, Y_hat.shape[-1]))
+        return F.cross_entropy(Y_hat, Y.reshape((-1,)), reduction="mean" if averaged else "none")
 
     def layer_summary(self, X_shape):
         """Print each layer of ``self.net`` and the shape of its output for input ``X_shape``."""
@@ -177,4 +170,5 @@ class SoftmaxRegression(Classifier):
         self.save_hyperparameters()
         self.net = nn.Sequential(nn.Flatten(), nn.LazyLinear(num_outputs))
 
-    forward = Module.forward  # self.net(X), as the book writes it
+    def forward(self, X):
+        return self.net(X)

@@ -9,9 +9,10 @@ validation). What differs is underneath:
 
 * the values plotted stay tensors until a point is drawn, so a batch costs no host read;
 * where the model is the book's kind of classifier (``net`` an ``nn.Sequential`` of ``Flatten``,
-  ``Linear`` and ``ReLU``, the inherited ``forward``, ``training_step`` and cross-entropy
-  ``loss``, plain SGD, no clipping), a training batch is :class:`shallowlab.fused.FusedStep`:
-  the same arithmetic as autograd's, written out, with the same loss handed to ``plot``;
+  ``Linear`` and ``ReLU``, a ``forward`` that computes ``net(X)`` and a ``loss`` that computes
+  the mean cross-entropy, the book's ``training_step``, plain SGD, no clipping), a training
+  batch is :class:`shallowlab.fused.FusedStep`: the same arithmetic as autograd's, written
+  out, with the same loss handed to ``plot``;
 * bad use (no ``loss``, no ``lr`` for the default optimizer, ``max_epochs=0``, a data module
   with no ``get_dataloader``) says what to write, in one line.
 """
@@ -199,7 +200,7 @@ class Trainer(HyperParameters):
         for batch in self.train_dataloader:
             batch = self.prepare_batch(batch)
             if fused is None and not _has_lazy(self.model):
-                fused = self._fused_step() or False
+                fused = self._fused_step(batch) or False
             if fused:
                 _, l = fused.forward(*batch)
                 self.model.plot("loss", l.mean(), train=True)
@@ -221,17 +222,25 @@ class Trainer(HyperParameters):
                 self.model.validation_step(self.prepare_batch(batch))
             self.val_batch_idx += 1
 
-    def _fused_step(self) -> FusedStep | None:
-        """The fused step where it computes exactly what the book's step would, else None."""
-        model, kind = self.model, type(self.model)
-        loss_fn = getattr(kind.loss, "per_example", None)  # Classifier.loss's own, unchanged
-        if (loss_fn is None or kind.forward is not Module.forward or self.gradient_clip_val
-                or kind.training_step is not Module.training_step
-                or not isinstance(getattr(model, "net", None), nn.Sequential)
-                or unsupported(model.net, loss_fn, self.optim) is not None):
+    def _fused_step(self, batch) -> FusedStep | None:
+        """The fused step where it computes what the book's step would, else None.
+
+        It applies when ``model.net`` is a ``Flatten``/``Linear``/``ReLU`` stack trained by
+        plain SGD, ``training_step`` is the book's, nothing is clipped, and on ``batch``
+        ``model(X)`` is ``model.net(X)`` and ``model.loss`` the mean cross-entropy: checked,
+        not assumed from the class, so a section's own ``forward`` or ``loss`` that computes
+        the same (4.5's) trains fused too, and one that differs (a penalty, label smoothing)
+        trains through autograd.
+        """
+        model, loss_fn = self.model, nn.CrossEntropyLoss(reduction="none")
+        net = getattr(model, "net", None)
+        if (self.gradient_clip_val or type(model).training_step is not Module.training_step
+                or not isinstance(net, nn.Sequential)
+                or unsupported(net, loss_fn, self.optim) is not None
+                or not _computes_net_and_cross_entropy(model, loss_fn, *batch)):
             return None
         self.optim.zero_grad()  # the first batch's gradients: the fused step keeps none
-        return FusedStep(model.net, loss_fn, self.optim)
+        return FusedStep(net, loss_fn, self.optim)
 
     def prepare_batch(self, batch):
         if self.gpus:
@@ -245,6 +254,21 @@ class Trainer(HyperParameters):
         if norm > grad_clip_val:
             for param in params:
                 param.grad[:] *= grad_clip_val / norm
+
+
+def _computes_net_and_cross_entropy(model, loss_fn, X, y) -> bool:
+    """Whether ``model(X) == model.net(X)`` and ``model.loss`` is ``loss_fn``'s mean, on this
+    batch, without a graph and without moving the random generator."""
+    if y.is_floating_point() or y.dim() != 1:
+        return False  # not class labels: the model is no classifier
+    devices = [X.device.index or 0] if X.device.type == "cuda" else []
+    with torch.no_grad(), torch.random.fork_rng(devices):
+        out = model(X)
+        if not torch.equal(out, model.net(X)):
+            return False
+        l = model.loss(out, y)
+        return torch.is_tensor(l) and l.dim() == 0 \
+            and torch.allclose(l, loss_fn(out, y).mean(), rtol=1e-5, atol=1e-7)
 
 
 def _has_lazy(model) -> bool:
