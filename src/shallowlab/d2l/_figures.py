@@ -26,7 +26,7 @@ import torch
 from shallowlab.d2l._hyper import HyperParameters
 
 REDRAW_SECONDS = 1.0  # outside notebooks, an Animator's PNG is rewritten at most this often
-REDRAW_SHARE = 0.1  # ... and so rarely that writing it takes at most this share of the time
+REDRAW_SHARE = 0.03  # ... and so rarely that writing it takes at most this share of the time
 Point = namedtuple("Point", ["x", "y"])
 
 
@@ -289,9 +289,10 @@ class ProgressBoard(HyperParameters):
             if in_notebook():  # shown by _show only: not again by the inline backend at the end
                 plt.close(self.fig)
         axes = self.axes or (self.fig.axes[0] if self.fig.axes else self.fig.add_subplot())
+        new = False
         for (label, points), ls, color in zip(self.data.items(), self.ls, self.colors):
             if label not in self._lines:
-                self._lines[label] = axes.plot([], [], linestyle=ls, color=color)[0]
+                self._lines[label], new = axes.plot([], [], linestyle=ls, color=color)[0], True
             self._lines[label].set_data([p.x for p in points], [p.y for p in points])
         axes.relim()
         axes.autoscale_view()
@@ -303,7 +304,8 @@ class ProgressBoard(HyperParameters):
         axes.set_ylabel(self.ylabel)
         axes.set_xscale(self.xscale)
         axes.set_yscale(self.yscale)
-        axes.legend(list(self._lines.values()), list(self._lines))
+        if new:
+            axes.legend(list(self._lines.values()), list(self._lines))
         if in_notebook():
             self._show()
         else:
