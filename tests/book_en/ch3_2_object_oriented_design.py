@@ -17,8 +17,7 @@ from torch import nn
 from shallowlab import d2l
 
 
-def add_to_class(Class):  #@save
-    """Register functions as methods in created class."""
+def add_to_class(Class):
     def wrapper(obj):
         setattr(Class, obj.__name__, obj)
     return wrapper
@@ -40,8 +39,7 @@ def do(self):
 a.do()
 
 
-class HyperParameters:  #@save
-    """The base class of hyperparameters."""
+class HyperParameters:
     def save_hyperparameters(self, ignore=[]):  # noqa: B006 (the book's signature)
         raise NotImplementedError
 
@@ -57,8 +55,7 @@ class B(d2l.HyperParameters):
 b = B(a=1, b=2, c=3)
 
 
-class ProgressBoard(d2l.HyperParameters):  #@save
-    """The board that plots data points in animation."""
+class ProgressBoard(d2l.HyperParameters):
     def __init__(self, xlabel=None, ylabel=None, xlim=None,
                  ylim=None, xscale='linear', yscale='linear',
                  ls=['-', '--', '-.', ':'], colors=['C0', 'C1', 'C2', 'C3'],  # noqa: B006
@@ -75,8 +72,7 @@ for x in np.arange(0, 10, 0.1):
     board.draw(x, np.cos(x), 'cos', every_n=10)
 
 
-class Module(nn.Module, d2l.HyperParameters):  #@save
-    """The base class of models."""
+class Module(nn.Module, d2l.HyperParameters):
     def __init__(self, plot_train_per_epoch=2, plot_valid_per_epoch=1):
         super().__init__()
         self.save_hyperparameters()
@@ -90,7 +86,6 @@ class Module(nn.Module, d2l.HyperParameters):  #@save
         return self.net(X)
 
     def plot(self, key, value, train):
-        """Plot a point in animation."""
         assert hasattr(self, 'trainer'), 'Trainer is not inited'
         self.board.xlabel = 'epoch'
         if train:
@@ -119,8 +114,7 @@ class Module(nn.Module, d2l.HyperParameters):  #@save
         raise NotImplementedError
 
 
-class DataModule(d2l.HyperParameters):  #@save
-    """The base class of data."""
+class DataModule(d2l.HyperParameters):
     def __init__(self, root='../data', num_workers=4):
         self.save_hyperparameters()
 
@@ -134,8 +128,7 @@ class DataModule(d2l.HyperParameters):  #@save
         return self.get_dataloader(train=False)
 
 
-class Trainer(d2l.HyperParameters):  #@save
-    """The base class for training models with data."""
+class Trainer(d2l.HyperParameters):
     def __init__(self, max_epochs, num_gpus=0, gradient_clip_val=0):
         self.save_hyperparameters()
         assert num_gpus == 0, 'No GPU support yet'

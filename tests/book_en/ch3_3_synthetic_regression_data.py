@@ -18,8 +18,7 @@ random.seed(0)
 torch.manual_seed(0)
 
 
-class SyntheticRegressionData(d2l.DataModule):  #@save
-    """Synthetic data for linear regression."""
+class SyntheticRegressionData(d2l.DataModule):
     def __init__(self, w, b, noise=0.01, num_train=1000, num_val=1000,
                  batch_size=32):
         super().__init__()
@@ -54,7 +53,7 @@ by_hand = [list(X.shape), list(y.shape)]
 by_hand_batches = sum(1 for _ in data.val_dataloader())
 
 
-@d2l.add_to_class(d2l.DataModule)  #@save
+@d2l.add_to_class(d2l.DataModule)
 def get_tensorloader(self, tensors, train, indices=slice(0, None)):
     tensors = tuple(a[indices] for a in tensors)
     dataset = torch.utils.data.TensorDataset(*tensors)
@@ -62,7 +61,7 @@ def get_tensorloader(self, tensors, train, indices=slice(0, None)):
                                        shuffle=train)
 
 
-@d2l.add_to_class(SyntheticRegressionData)  #@save
+@d2l.add_to_class(SyntheticRegressionData)
 def get_dataloader(self, train):  # noqa: F811 (the book's second version)
     i = slice(0, self.num_train) if train else slice(self.num_train, None)
     return self.get_tensorloader((self.X, self.y), train, i)

@@ -16,8 +16,7 @@ from shallowlab import d2l
 torch.manual_seed(0)
 
 
-class LinearRegressionScratch(d2l.Module):  #@save
-    """The linear regression model implemented from scratch."""
+class LinearRegressionScratch(d2l.Module):
     def __init__(self, num_inputs, lr, sigma=0.01):
         super().__init__()
         self.save_hyperparameters()
@@ -25,19 +24,18 @@ class LinearRegressionScratch(d2l.Module):  #@save
         self.b = torch.zeros(1, requires_grad=True)
 
 
-@d2l.add_to_class(LinearRegressionScratch)  #@save
+@d2l.add_to_class(LinearRegressionScratch)
 def forward(self, X):
     return torch.matmul(X, self.w) + self.b
 
 
-@d2l.add_to_class(LinearRegressionScratch)  #@save
+@d2l.add_to_class(LinearRegressionScratch)
 def loss(self, y_hat, y):
     l = (y_hat - y) ** 2 / 2
     return l.mean()
 
 
-class SGD(d2l.HyperParameters):  #@save
-    """Minibatch stochastic gradient descent."""
+class SGD(d2l.HyperParameters):
     def __init__(self, params, lr):
         self.save_hyperparameters()
 
@@ -51,17 +49,17 @@ class SGD(d2l.HyperParameters):  #@save
                 param.grad.zero_()
 
 
-@d2l.add_to_class(LinearRegressionScratch)  #@save
+@d2l.add_to_class(LinearRegressionScratch)
 def configure_optimizers(self):
     return SGD([self.w, self.b], self.lr)
 
 
-@d2l.add_to_class(d2l.Trainer)  #@save
+@d2l.add_to_class(d2l.Trainer)
 def prepare_batch(self, batch):
     return batch
 
 
-@d2l.add_to_class(d2l.Trainer)  #@save
+@d2l.add_to_class(d2l.Trainer)
 def fit_epoch(self):
     self.model.train()
     for batch in self.train_dataloader:

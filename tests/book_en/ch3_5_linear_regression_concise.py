@@ -16,8 +16,7 @@ from shallowlab import d2l
 torch.manual_seed(0)
 
 
-class LinearRegression(d2l.Module):  #@save
-    """The linear regression model implemented with high-level APIs."""
+class LinearRegression(d2l.Module):
     def __init__(self, lr):
         super().__init__()
         self.save_hyperparameters()
@@ -26,18 +25,18 @@ class LinearRegression(d2l.Module):  #@save
         self.net.bias.data.fill_(0)
 
 
-@d2l.add_to_class(LinearRegression)  #@save
+@d2l.add_to_class(LinearRegression)
 def forward(self, X):
     return self.net(X)
 
 
-@d2l.add_to_class(LinearRegression)  #@save
+@d2l.add_to_class(LinearRegression)
 def loss(self, y_hat, y):
     fn = nn.MSELoss()
     return fn(y_hat, y)
 
 
-@d2l.add_to_class(LinearRegression)  #@save
+@d2l.add_to_class(LinearRegression)
 def configure_optimizers(self):
     return torch.optim.SGD(self.parameters(), self.lr)
 
@@ -48,7 +47,7 @@ trainer = d2l.Trainer(max_epochs=3)
 trainer.fit(model, data)
 
 
-@d2l.add_to_class(LinearRegression)  #@save
+@d2l.add_to_class(LinearRegression)
 def get_w_b(self):
     return (self.net.weight.data, self.net.bias.data)
 

@@ -28,9 +28,8 @@ print(len(data.train), len(data.val))
 print(data.train[0][0].shape)
 
 
-@d2l.add_to_class(d2l.FashionMNIST)  #@save
+@d2l.add_to_class(d2l.FashionMNIST)
 def text_labels(self, indices):
-    """Return text labels."""
     labels = ['t-shirt', 'trouser', 'pullover', 'dress', 'coat',
               'sandal', 'shirt', 'sneaker', 'bag', 'ankle boot']
     return [labels[int(i)] for i in indices]
@@ -47,12 +46,11 @@ epoch_sec = time.time() - tic
 print(f'{epoch_sec:.2f} sec')
 
 
-def show_images(imgs, num_rows, num_cols, titles=None, scale=1.5):  #@save
-    """Plot a list of images."""
+def show_images(imgs, num_rows, num_cols, titles=None, scale=1.5):
     raise NotImplementedError
 
 
-@d2l.add_to_class(d2l.FashionMNIST)  #@save
+@d2l.add_to_class(d2l.FashionMNIST)
 def visualize(self, batch, nrows=1, ncols=8, labels=[]):  # noqa: B006 (the book's)
     X, y = batch
     if not labels:

@@ -18,8 +18,7 @@ from shallowlab import d2l
 torch.manual_seed(0)
 
 
-class SoftmaxRegression(d2l.Classifier):  #@save
-    """The softmax regression model."""
+class SoftmaxRegression(d2l.Classifier):
     def __init__(self, num_outputs, lr):
         super().__init__()
         self.save_hyperparameters()
@@ -30,7 +29,7 @@ class SoftmaxRegression(d2l.Classifier):  #@save
         return self.net(X)
 
 
-@d2l.add_to_class(d2l.Classifier)  #@save
+@d2l.add_to_class(d2l.Classifier)
 def loss(self, Y_hat, Y, averaged=True):
     Y_hat = Y_hat.reshape((-1, Y_hat.shape[-1]))
     Y = Y.reshape((-1,))
