@@ -258,8 +258,8 @@ class ProgressBoard(HyperParameters):
     ``draw(x, y, label, every_n)`` collects points of the curve ``label`` and, once it holds
     ``every_n`` of them, adds their mean as one point and redraws. ``y`` may be a tensor: it is
     read once per drawn point. In Jupyter the figure is one output of the cell, updated in
-    place; elsewhere it is a PNG rewritten at most once a second (and at the end of a
-    ``Trainer.fit``). With ``display=False`` the points are kept (``board.data``) and not drawn.
+    place; elsewhere it is a PNG, rewritten as an ``Animator``'s is (see ``FigureFiles.save``)
+    and at the end of a ``Trainer.fit``. With ``display=False`` the points are kept (``board.data``) and not drawn.
     """
 
     def __init__(self, xlabel=None, ylabel=None, xlim=None, ylim=None, xscale="linear",
