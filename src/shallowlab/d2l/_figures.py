@@ -259,7 +259,8 @@ class ProgressBoard(HyperParameters):
     ``every_n`` of them, adds their mean as one point and redraws. ``y`` may be a tensor: it is
     read once per drawn point. In Jupyter the figure is one output of the cell, updated in
     place; elsewhere it is a PNG, rewritten as an ``Animator``'s is (see ``FigureFiles.save``)
-    and at the end of a ``Trainer.fit``. With ``display=False`` the points are kept (``board.data``) and not drawn.
+    and at the end of a ``Trainer.fit``. With ``display=False`` the points are kept
+    (``board.data``) and not drawn.
     """
 
     def __init__(self, xlabel=None, ylabel=None, xlim=None, ylim=None, xscale="linear",
