@@ -46,6 +46,7 @@ from shallowlab.d2l._data import (
     load_data_fashion_mnist,
     synthetic_data,
 )
+from shallowlab.d2l._devices import cpu, gpu, num_gpus, try_all_gpus, try_gpu
 from shallowlab.d2l._figures import (
     Animator,
     ProgressBoard,
@@ -66,7 +67,7 @@ from shallowlab.d2l._models import (
     SoftmaxRegression,
     SyntheticRegressionData,
 )
-from shallowlab.d2l._oop import DataModule, Module, Trainer, cpu, gpu, num_gpus
+from shallowlab.d2l._oop import DataModule, Module, Trainer
 from shallowlab.d2l._train import (
     Accumulator,
     TrainingCheckError,
@@ -76,8 +77,6 @@ from shallowlab.d2l._train import (
     predict_ch3,
     train_ch3,
     train_epoch_ch3,
-    try_all_gpus,
-    try_gpu,
 )
 from shallowlab.timing import Timer
 

@@ -15,7 +15,7 @@ from shallowlab.d2l._data import FashionMNISTSplit, TensorLoader, fashion_mnist_
 from shallowlab.d2l._figures import show_images
 from shallowlab.d2l._hyper import HyperParameters
 from shallowlab.d2l._oop import DataModule, Module
-from shallowlab.data.fashion_mnist import CLASS_NAMES
+from shallowlab.data.fashion_mnist import labels_to_names
 
 
 class SyntheticRegressionData(DataModule):
@@ -118,7 +118,7 @@ class FashionMNIST(DataModule):
 
     def text_labels(self, indices):
         """The class names of the labels ``indices``."""
-        return [CLASS_NAMES[int(i)] for i in indices]
+        return labels_to_names(indices)
 
     def get_dataloader(self, train):
         data = self.train if train else self.val

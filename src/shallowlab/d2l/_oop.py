@@ -24,23 +24,11 @@ import sys
 import torch
 from torch import nn
 
-from shallowlab.d2l._data import TensorLoader
+from shallowlab.d2l import _devices
+from shallowlab.d2l._data import load_array
 from shallowlab.d2l._figures import FIGURES, ProgressBoard
 from shallowlab.d2l._hyper import HyperParameters
 from shallowlab.fused import FusedStep, unsupported
-
-
-def cpu() -> torch.device:
-    return torch.device("cpu")
-
-
-def gpu(i: int = 0) -> torch.device:
-    return torch.device(f"cuda:{i}")
-
-
-def num_gpus() -> int:
-    """The number of CUDA devices this process can use."""
-    return torch.cuda.device_count()
 
 
 class Module(nn.Module, HyperParameters):
@@ -62,11 +50,12 @@ class Module(nn.Module, HyperParameters):
             "batch's mean loss, as the book's LinearRegressionScratch does")
 
     def forward(self, X):
-        if not hasattr(self, "net"):
+        net = getattr(self, "net", None)
+        if net is None:
             raise NotImplementedError(
                 f"{type(self).__name__} has neither forward nor net: define forward(self, X), "
                 "or set self.net in __init__")
-        return self.net(X)
+        return net(X)
 
     def plot(self, key, value, train):
         """Draw ``value`` as point of the curve ``train_<key>`` or ``val_<key>``, averaged
@@ -135,9 +124,7 @@ class DataModule(HyperParameters):
     def get_tensorloader(self, tensors, train, indices=slice(0, None)):
         """Minibatches of ``self.batch_size`` rows of ``tensors[i][indices]``, as ``[X, y]``,
         in a new random order each pass when ``train``."""
-        tensors = tuple(a[indices] for a in tensors)
-        return TensorLoader(torch.utils.data.TensorDataset(*tensors), self.batch_size,
-                            shuffle=train)
+        return load_array([a[indices] for a in tensors], self.batch_size, is_train=train)
 
 
 _told_about_gpus = False
@@ -157,8 +144,8 @@ class Trainer(HyperParameters):
             raise ValueError(f"d2l.Trainer: max_epochs is {max_epochs!r}; it is the number of "
                              "passes over the training data, a whole number of at least 1")
         self.save_hyperparameters()
-        available = torch.cuda.device_count()
-        self.gpus = [gpu(i) for i in range(min(num_gpus, available))]
+        available = _devices.num_gpus()
+        self.gpus = [_devices.gpu(i) for i in range(min(num_gpus, available))]
         if num_gpus > available and not _told_about_gpus:
             _told_about_gpus = True
             where = f"on {available} GPU(s)" if available else "on the CPU"
@@ -183,9 +170,7 @@ class Trainer(HyperParameters):
         self.prepare_data(data)
         self.prepare_model(model)
         self.optim = model.configure_optimizers()
-        self.epoch = 0
-        self.train_batch_idx = 0
-        self.val_batch_idx = 0
+        self.train_batch_idx = self.val_batch_idx = 0
         for epoch in range(self.max_epochs):
             self.epoch = epoch
             self.fit_epoch()

@@ -153,14 +153,3 @@ def predict_ch3(net, test_iter, n=6) -> None:
     titles = [true + "\n" + pred for true, pred in zip(trues, preds)]
     show_images(X[0:n].reshape((n, 28, 28)), 1, n, titles=titles[0:n])
 
-
-def try_gpu(i: int = 0) -> torch.device:
-    """GPU ``i`` if there is one, else the CPU."""
-    return torch.device(f"cuda:{i}") if torch.cuda.device_count() >= i + 1 \
-        else torch.device("cpu")
-
-
-def try_all_gpus() -> list[torch.device]:
-    """Every GPU, or ``[cpu]`` if there is none."""
-    return [torch.device(f"cuda:{i}") for i in range(torch.cuda.device_count())] \
-        or [torch.device("cpu")]
