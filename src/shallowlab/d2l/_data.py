@@ -112,12 +112,15 @@ def load_data_fashion_mnist(batch_size, resize=None):
     (``$SHALLOWLAB_DATA``, the cache, ``/usr/share/datasets/fashion-mnist``) and downloaded
     only when absent.
     """
-    ds = fashion_mnist_in()
-    train = FashionMNISTSplit(ds.train_images, ds.train_labels, resize)
-    test = FashionMNISTSplit(ds.test_images, ds.test_labels, resize)
+    train, test = fashion_mnist_splits(resize)
     return TensorLoader(train, batch_size, shuffle=True), TensorLoader(test, batch_size, False)
 
 
+def fashion_mnist_splits(resize=None, root=None) -> tuple[FashionMNISTSplit, FashionMNISTSplit]:
+    """The training and test splits (see :func:`fashion_mnist_in`), each resized to ``resize``."""
+    ds = fashion_mnist_in(root)
+    return (FashionMNISTSplit(ds.train_images, ds.train_labels, resize),
+            FashionMNISTSplit(ds.test_images, ds.test_labels, resize))
 
 
 def fashion_mnist_in(root=None) -> fashion_mnist.FashionMNIST:
@@ -126,7 +129,8 @@ def fashion_mnist_in(root=None) -> fashion_mnist.FashionMNIST:
     they are."""
     folder = Path(root) if root and fashion_mnist.files_in(Path(root)) else None
     files = sorted(fashion_mnist.locate(folder).values())
-    stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+    stats = [p.stat() for p in files]
+    stamp = tuple((str(p), s.st_mtime_ns, s.st_size) for p, s in zip(files, stats))
     return _read(files[0].parent, stamp)
 
 

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from shallowlab.d2l._data import FashionMNISTSplit, TensorLoader, fashion_mnist_in
+from shallowlab.d2l._data import TensorLoader, fashion_mnist_splits
 from shallowlab.d2l._figures import show_images
 from shallowlab.d2l._hyper import HyperParameters
 from shallowlab.d2l._oop import DataModule, Module
@@ -112,9 +112,7 @@ class FashionMNIST(DataModule):
     def __init__(self, batch_size=64, resize=(28, 28)):
         super().__init__()
         self.save_hyperparameters()
-        ds = fashion_mnist_in(self.root)
-        self.train = FashionMNISTSplit(ds.train_images, ds.train_labels, resize)
-        self.val = FashionMNISTSplit(ds.test_images, ds.test_labels, resize)
+        self.train, self.val = fashion_mnist_splits(resize, self.root)
 
     def text_labels(self, indices):
         """The class names of the labels ``indices``."""
