@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -105,3 +108,37 @@ def late_test_acc(folder: Path, epochs: int = 3) -> float:
 
 def is_png(path: Path) -> bool:
     return path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# The sweep the issue names: 2 learning rates x 2 widths x 2 seeds, 2 epochs each, on the real
+# data. Run once per test session, uninterrupted, as the reference the kill/resume test and the
+# Ray test compare with.
+MLP_SWEEP = ("mlp", "--grid", "lr=0.05,0.2", "--grid", "hidden=64,256", "--seeds", "2",
+             "--epochs", "2")
+
+
+def shallowlab_command(*args) -> list[str]:
+    return [sys.executable, "-m", "shallowlab", *map(str, args)]
+
+
+@pytest.fixture(scope="session")
+def mlp_sweep(tmp_path_factory) -> tuple[Path, str]:
+    """The folder and printed output of ``shallowlab sweep`` over MLP_SWEEP, completed."""
+    if real_data_dir() is None:
+        pytest.skip("real Fashion-MNIST absent: `sudo apt-get install dataset-fashion-mnist`")
+    out = tmp_path_factory.mktemp("sweep") / "mlp"
+    result = subprocess.run(shallowlab_command("sweep", *MLP_SWEEP, "--out", out),
+                            capture_output=True, text=True, timeout=1200)
+    assert result.returncode == 0, result.stderr
+    return out, result.stdout
+
+
+def trials_without_seconds(folder: Path) -> list[dict]:
+    """``trials.csv`` of the sweep in ``folder``, every column but the time taken."""
+    with open(folder / "trials.csv", newline="") as f:
+        return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(f)]
+
+
+def history_without_seconds(folder: Path) -> list[dict]:
+    return [{k: v for k, v in r.items() if k != "seconds"}
+            for r in json.loads((folder / "history.json").read_text())]

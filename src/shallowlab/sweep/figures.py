@@ -36,8 +36,11 @@ def _axis(ax, key: str, values: list, which: str = "x") -> list:
     label(key.replace("_", " "))
     if _numeric(values) and min(values) > 0 and max(values) / min(values) > 10:
         getattr(ax, f"set_{which}scale")("log")
+        getattr(ax, f"set_{which}lim")(min(values) / 1.5, max(values) * 1.5)
         return list(values)
     if _numeric(values):
+        pad = (max(values) - min(values)) * 0.08 or abs(values[0]) * 0.1 or 1
+        getattr(ax, f"set_{which}lim")(min(values) - pad, max(values) + pad)
         return list(values)
     getattr(ax, f"set_{which}ticks")(range(len(values)), [text(v) for v in values])
     return list(range(len(values)))

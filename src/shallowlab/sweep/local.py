@@ -13,6 +13,7 @@ their state, and raises KeyboardInterrupt.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import fcntl
 import os
@@ -31,9 +32,24 @@ POLL_SECONDS = 0.05
 LOCK = ".lock"
 
 
+STOPS = {signal.SIGINT, signal.SIGTERM}
+
+
 def die_with_parent() -> None:  # runs in the child between fork and exec
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def stops_held():
+    """Hold Ctrl-C and SIGTERM until the block ends: one arriving while a trial's process is
+    forked would be lost in the fork's handlers, or leave a process the sweep does not know."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def lock_trial(folder: Path, log: Callable[[str], None]):
@@ -48,8 +64,7 @@ def lock_trial(folder: Path, log: Callable[[str], None]):
     return lock
 
 
-def _start(job: Job, threads: int, log: Callable[[str], None]) -> subprocess.Popen:
-    lock = lock_trial(job.folder, log)
+def _start(job: Job, lock, threads: int) -> subprocess.Popen:
     job.prepare()  # after the lock: the folder is ours now
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
     try:
@@ -71,7 +86,9 @@ def run_local(jobs: list[Job], workers: int, threads: int,
         while pending or running:
             while pending and len(running) < workers:
                 job = pending.popleft()
-                running[_start(job, threads, log)] = job
+                lock = lock_trial(job.folder, log)
+                with stops_held():
+                    running[_start(job, lock, threads)] = job
             time.sleep(POLL_SECONDS)
             for process in [p for p in running if p.poll() is not None]:
                 done(running.pop(process), process.returncode)
@@ -79,5 +96,6 @@ def run_local(jobs: list[Job], workers: int, threads: int,
         for process in running:
             process.send_signal(signal.SIGTERM)
         for process, job in running.items():
-            done(job, process.wait())
+            status = process.wait()  # killed before it could handle SIGTERM: interrupted too
+            done(job, 130 if status == -signal.SIGTERM else status)
         raise

@@ -149,5 +149,5 @@ def table(configs: list[dict], swept: list[str], rows: list[dict], top: int = 10
 def _plus_minus(config: dict, key: str) -> str:
     mean, std = config[f"{key}_mean"], config[f"{key}_std"]
     if mean is None:
-        return "-"
+        return "failed" if config["failed"] else "-"
     return f"{mean:.4f}" + (f" ± {std:.4f}" if std is not None else "")

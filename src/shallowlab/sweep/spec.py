@@ -97,12 +97,16 @@ def _draw(rng: random.Random, values: list | None, span: tuple | None):
 
 
 def text(value) -> str:
-    """A setting's value as a trial's name writes it: ``0.05``, ``256+128``, ``relu``."""
+    """A setting's value as a trial's name writes it: ``0.05``, ``100``, ``256+128``, ``relu``
+    (a float exactly, in the fewest digits that read back as it)."""
     if isinstance(value, (list, tuple)):
         return "+".join(map(text, value))
     if isinstance(value, bool):
         return str(value).lower()
-    return repr(value) if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        shown = repr(value)
+        return shown.removesuffix(".0")
+    return str(value)
 
 
 def _label(settings: dict) -> str:
