@@ -1,14 +1,24 @@
 """What the command writes where: plain lines to a pipe, the result alone with --quiet, a bar
-and colour on a terminal (a real pseudo-terminal), no colour with NO_COLOR. Real subprocesses."""
+and colour on a terminal (a real pseudo-terminal), no colour with NO_COLOR (real subprocesses);
+and the bar's time left, which is the whole run's."""
 
 import json
 import os
+import re
 import subprocess
 import sys
+import time
 
 import pytest
+import torch
+from torch import nn
 
-from shallowlab import term
+from shallowlab import nets, term
+from shallowlab.callbacks import Callback
+from shallowlab.data.batches import Batches
+from shallowlab.steps import AutogradStep
+from shallowlab.train import fit
+from tests.conftest import toy_images
 
 pty = pytest.importorskip("pty", reason="pseudo-terminals are a POSIX facility")
 ESC = "\x1b"
@@ -84,7 +94,8 @@ def test_a_terminal_gets_a_bar_and_colour_and_no_colour_with_no_color(tmp_path):
     assert status == 0, shown
     assert "\r" in shown and BAR in shown and " left]" in shown  # the bar, with the time left
     assert f"{ESC}[1mlinreg{ESC}[0m" in shown  # colour codes
-    assert shown.count("epoch 3/3  train loss") == 1  # each finished epoch's line, once
+    # each finished epoch's line, once, a line of its own (the bar's last frame shows it too)
+    assert len(re.findall(r"epoch 3/3  train loss [^\r\n|]*s\r\n", shown)) == 1, shown
 
     status, shown = on_a_terminal("run", "linreg", "--out", tmp_path / "b", no_color=True)
     assert status == 0, shown
@@ -115,3 +126,33 @@ def test_colour_follows_the_stream_and_no_color(monkeypatch, tmp_path):
         assert term.colour("done", "green", tty) == f"{ESC}[32mdone{ESC}[0m"
     os.close(controller)
     assert term.indented(term.silent, "   ") is term.silent  # `run all --quiet` stays quiet
+
+
+class _Pace(Callback):
+    """Makes every step last ``seconds`` at least (the wait comes after the bar's
+    ``on_step_begin`` and before its ``on_step_end``, as a step's own work does)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def on_step_begin(self, epoch, step) -> None:
+        time.sleep(self.seconds)
+
+
+def test_the_bar_counts_the_time_left_for_the_whole_run_not_the_epoch(capsys):
+    # 4 epochs of 5 steps of >= 0.1 s: >= 2 s in all. Before 40% of the run, more than 1.2 s
+    # are left; an epoch's own time left is under 0.5 s, so it would read 00:00.
+    model = nets.init_(nets.softmax_regression(), generator=torch.Generator().manual_seed(0))
+    images, labels = toy_images(100, 1)
+    train = Batches(torch.from_numpy(images).float() / 255, torch.from_numpy(labels).long(),
+                    20, generator=torch.Generator().manual_seed(0))
+    step = AutogradStep(model, nn.CrossEntropyLoss(reduction="none"),
+                        torch.optim.SGD(model.parameters(), lr=0.1))
+    lines = []
+    fit(step, train, epochs=4, progress=True, log=lines.append, callbacks=[_Pace(0.1)])
+    frames = re.findall(r"epoch (\d)/4  loss [\d.]+ acc [\d.]+ +(\d+)%\|[^|]*\| "
+                        r"\[\d\d:\d\d elapsed, (\d\d):(\d\d) left\]", capsys.readouterr().err)
+    early = [60 * int(m) + int(s) for _, pct, m, s in frames if 5 <= int(pct) < 40]
+    assert early and min(early) >= 1, frames
+    assert {epoch for epoch, *_ in frames} == {"1", "2", "3", "4"}
+    assert [line.split("  ")[0] for line in lines] == [f"epoch {k}/4" for k in range(1, 5)]

@@ -97,37 +97,38 @@ class Progress(Callback):
     def on_epoch_begin(self, epoch: int, steps: int | None) -> None:
         self.steps, self.shown = steps, 0.0  # the new epoch's first step shows its loss
 
-    def _open(self, epoch: int, done: float) -> None:
-        """The bar, opened at the first step so a resumed run starts it where it stands (the
-        time left is reckoned from this process's pace: ``(n - initial) / elapsed``)."""
+    def on_step_begin(self, epoch: int, step: int) -> None:
+        """Opens the bar before the first step, where a resumed run stands: the time left is
+        reckoned from this process's pace alone."""
+        if not self.bar or self.pbar is not None:
+            return
         from tqdm import tqdm  # only on a terminal
 
         from shallowlab.term import colour_on
 
+        steps = self.steps or 0
+        done = epoch - 1 + (step - 1) / steps if steps else epoch - 1
         self.pbar = tqdm(total=self.epochs, initial=done, desc=f"epoch {epoch}/{self.epochs}",
-                         bar_format=self.FORMAT,
-                         dynamic_ncols=True, leave=False, file=sys.stderr,
-                         colour="green" if colour_on(sys.stderr) else None)
+                         bar_format=self.FORMAT, dynamic_ncols=True, leave=False,
+                         file=sys.stderr, colour="green" if colour_on(sys.stderr) else None)
 
     def on_step_end(self, epoch: int, step: int, loss, sums) -> None:
         if not self.bar:
             return
-        steps = self.steps or 0
-        if self.pbar is None:
-            self._open(epoch, epoch - 1 + (step - 1) / steps if steps else epoch - 1)
         if time.perf_counter() - self.shown > 0.5:  # a host read, twice a second at most
             self.shown = time.perf_counter()
             running = " ".join(f"{k} {v}" for k, v in sums.shown().items())
             self.pbar.set_description_str(f"epoch {epoch}/{self.epochs}  {running}",
                                           refresh=False)
-        if steps:
-            self.pbar.update(epoch - 1 + step / steps - self.pbar.n)
+        if self.steps:
+            self.pbar.update(epoch - 1 + step / self.steps - self.pbar.n)
 
     def on_epoch_end(self, history: list[dict]) -> None:
         line = format_record(history[-1], self.epochs)
         if self.pbar is None:
             self.log(line)
             return
+        self.pbar.set_description_str("  ".join(line.split("  ")[:2]), refresh=False)
         self.pbar.update(history[-1]["epoch"] - self.pbar.n)
         with self.pbar.external_write_mode():  # the line above the bar, the bar redrawn
             self.log(line)
