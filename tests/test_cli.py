@@ -17,7 +17,7 @@ from shallowlab.experiments import EXPERIMENTS
 from tests.conftest import write_fashion
 
 RUN_FILES = {"config.json", "history.json", "history.csv", "summary.json", "curves.png",
-             "predictions.png", "model.safetensors"}
+             "predictions.png", "confusion.png", "model.safetensors"}
 
 
 def cli(*args, cwd=None, timeout=120):

@@ -12,7 +12,7 @@ LAYERS = [
     {"shallowlab", "shallowlab.errors"},
     {"shallowlab.data", "shallowlab.scratch", "shallowlab.nets", "shallowlab.fused",
      "shallowlab.metrics", "shallowlab.timing", "shallowlab.schedules", "shallowlab.devices",
-     "shallowlab.callbacks"},
+     "shallowlab.callbacks", "shallowlab.term"},
     {"shallowlab.steps"},
     {"shallowlab.train", "shallowlab.tensorboard"},
     {"shallowlab.runs", "shallowlab.plots"},

@@ -8,7 +8,7 @@ of per-epoch records so far. A callback that defines ``on_interrupt`` makes the 
 interruptible: a Ctrl-C or SIGTERM lets the step under way finish, then calls it with
 ``partial``, where the epoch stood (see :func:`shallowlab.train.fit`).
 
-Here: :class:`Progress` (a bar on a terminal, a line per epoch elsewhere) and
+Here: :class:`Progress` (a bar for the run on a terminal, a line per epoch elsewhere) and
 :class:`LrSchedule`; :class:`shallowlab.tensorboard.TensorBoardLogger` and the run folder's
 :class:`shallowlab.runs.Checkpointing` attach the same way.
 """
@@ -78,35 +78,60 @@ def format_record(record: dict, epochs: int) -> str:
 
 
 class Progress(Callback):
-    """A tqdm bar per epoch when ``bar`` (the running loss and accuracy, read from the sums at
-    most twice a second), else one :func:`format_record` line per epoch through ``log``."""
+    """How a run shows itself while it trains.
+
+    With ``bar`` (on a terminal): one tqdm bar for the whole run, on stderr, reading
+    ``epoch k/N  loss 0.5123 acc 0.812  42%|####      | [00:12 elapsed, 00:17 left]``: the
+    epoch, the epoch's running loss and accuracy (read from the sums at most twice a second: on
+    an accelerator a read waits for the device), and the time left for the run, not the epoch,
+    with each finished epoch's :func:`format_record` line kept above the bar. Without: that
+    line alone once per epoch through ``log``, plain text (no carriage return, no colour).
+    """
+
+    FORMAT = "{desc}  {percentage:3.0f}%|{bar}| [{elapsed} elapsed, {remaining} left]"
 
     def __init__(self, epochs: int, bar: bool, log: Callable[[str], None] = print) -> None:
         self.epochs, self.bar, self.log = epochs, bar, log
-        self.pbar, self.shown = None, 0.0
+        self.pbar, self.shown, self.steps = None, 0.0, None
 
     def on_epoch_begin(self, epoch: int, steps: int | None) -> None:
-        if self.bar:
-            from tqdm import tqdm  # only on a terminal
+        self.steps, self.shown = steps, 0.0  # the new epoch's first step shows its loss
 
-            self.pbar = tqdm(total=steps, desc=f"epoch {epoch}/{self.epochs}", leave=True,
-                             dynamic_ncols=True, file=sys.stderr)
+    def on_step_begin(self, epoch: int, step: int) -> None:
+        """Opens the bar before the first step, where a resumed run stands: the time left is
+        reckoned from this process's pace alone."""
+        if not self.bar or self.pbar is not None:
+            return
+        from tqdm import tqdm  # only on a terminal
+
+        from shallowlab.term import colour_on
+
+        steps = self.steps or 0
+        done = epoch - 1 + (step - 1) / steps if steps else epoch - 1
+        self.pbar = tqdm(total=self.epochs, initial=done, desc=f"epoch {epoch}/{self.epochs}",
+                         bar_format=self.FORMAT, dynamic_ncols=True, leave=False,
+                         file=sys.stderr, colour="green" if colour_on(sys.stderr) else None)
 
     def on_step_end(self, epoch: int, step: int, loss, sums) -> None:
-        if self.pbar is None:
+        if not self.bar:
             return
-        self.pbar.update(step - self.pbar.n)  # a resumed epoch starts past its first steps
         if time.perf_counter() - self.shown > 0.5:  # a host read, twice a second at most
             self.shown = time.perf_counter()
-            self.pbar.set_postfix(refresh=False, **sums.shown())
+            running = " ".join(f"{k} {v}" for k, v in sums.shown().items())
+            self.pbar.set_description_str(f"epoch {epoch}/{self.epochs}  {running}",
+                                          refresh=False)
+        if self.steps:
+            self.pbar.update(epoch - 1 + step / self.steps - self.pbar.n)
 
     def on_epoch_end(self, history: list[dict]) -> None:
         line = format_record(history[-1], self.epochs)
         if self.pbar is None:
             self.log(line)
             return
-        self.pbar.set_postfix_str(line.split("  ", 1)[1], refresh=True)
-        self.on_fit_end(history)
+        self.pbar.set_description_str("  ".join(line.split("  ")[:2]), refresh=False)
+        self.pbar.update(history[-1]["epoch"] - self.pbar.n)
+        with self.pbar.external_write_mode():  # the line above the bar, the bar redrawn
+            self.log(line)
 
     def on_fit_end(self, history: list[dict]) -> None:
         if self.pbar is not None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import shallowlab
 from shallowlab.errors import ConfigError, ShallowlabError
+from shallowlab.term import colour, silent
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -83,6 +84,8 @@ def build_parser(experiment_names: list[str]) -> argparse.ArgumentParser:
     run.add_argument("--threads", type=int, metavar="N",
                      help="CPU threads for torch (default: torch's choice, one per core)")
     run.add_argument("--out", help="run folder (default: runs/NAME-TIMESTAMP)")
+    run.add_argument("--quiet", action="store_true", help="print only the result: no progress "
+                     "bar, no per-epoch or log lines (the run folder is written the same)")
 
     data = sub.add_parser("data", help="find, verify (and if need be download) Fashion-MNIST")
     data.add_argument("--data-dir", help="look here first, and download here if needed")
@@ -124,8 +127,8 @@ def build_parser(experiment_names: list[str]) -> argparse.ArgumentParser:
     return parser
 
 
-NOT_SETTINGS = ("command", "name", "out", "resume", "full", "threads", "grid", "sample",
-                "sample_seed", "seeds", "workers", "ray", "cpus_per_trial")
+NOT_SETTINGS = ("command", "name", "out", "resume", "full", "threads", "quiet", "grid",
+                "sample", "sample_seed", "seeds", "workers", "ray", "cpus_per_trial")
 
 
 def _overrides(args: argparse.Namespace) -> dict:
@@ -151,6 +154,9 @@ def _table(summary: dict) -> str:
     if "best_test_acc" in summary:
         rows.append(f"best test accuracy {summary['best_test_acc']:.4f} "
                     f"(epoch {summary['best_epoch']})")
+    if summary.get("most_confused"):
+        rows.append("most confused (true -> predicted): " + ", ".join(
+            f"{c['true']} -> {c['predicted']} {c['count']}" for c in summary["most_confused"][:3]))
     epochs = f"{summary['epochs']} epochs in " if summary["epochs"] else "done in "
     rows.append(f"{epochs}{summary['seconds']:.1f} s")
     return "\n".join(rows)
@@ -189,8 +195,9 @@ def _run(args: argparse.Namespace, experiments: dict) -> int:
             raise ConfigError(f"--out {out} already holds a run; continue it with "
                               f"--resume {out}, or choose another --out")
         run = RunDir(out)
-    print(f"{experiment.name}: {experiment.title}  ->  {run.path}")
-    summary = execute(experiment, config, run)
+    log = silent if args.quiet else print
+    log(f"{colour(experiment.name, 'bold')}: {experiment.title}  ->  {run.path}")
+    summary = execute(experiment, config, run, log)
     print(_table(summary))
     print(f"run folder: {run.path}")
     return EXIT_OK
@@ -206,11 +213,13 @@ def _run_all(args: argparse.Namespace) -> int:
         raise ConfigError(f"{flag} does not apply to `run all`; it takes --full, --out and "
                           "--data-dir")
     out = Path(args.out) if args.out else default_dir("all")
-    sections = run_all(out, full=args.full, data_dir=args.data_dir)
+    sections = run_all(out, full=args.full, data_dir=args.data_dir,
+                       log=silent if args.quiet else print)
     for s in sections:
         misses = [h.name for h in s.headlines if not h.agrees]
-        note = f"  misses the book: {', '.join(misses)}" if misses else ""
-        print(f"{s.name:16}{s.status}{note}")
+        note = colour(f"  misses the book: {', '.join(misses)}", "yellow") if misses else ""
+        status = colour(s.status, {"completed": "green", "failed": "red"}.get(s.status, "yellow"))
+        print(f"{s.name:16}{status}{note}")
     print(f"report: {out / 'report.md'} and {out / 'report.html'}")
     return EXIT_OK if all(s.status == "completed" for s in sections) else EXIT_FAILED
 
@@ -392,12 +401,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "sweep":
             return _sweep(args, EXPERIMENTS, argv)
         return _run(args, EXPERIMENTS)
-    except ConfigError as e:
-        print(f"shallowlab: error: {e}", file=sys.stderr)
-        return EXIT_USAGE
-    except ShallowlabError as e:
-        print(f"shallowlab: error: {e}", file=sys.stderr)
-        return EXIT_FAILED
+    except (ConfigError, ShallowlabError) as e:
+        print(f"shallowlab: {colour('error:', 'red', sys.stderr)} {e}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(e, ConfigError) else EXIT_FAILED
     except KeyboardInterrupt:
-        print("shallowlab: interrupted", file=sys.stderr)
+        print(f"shallowlab: {colour('interrupted', 'yellow', sys.stderr)}", file=sys.stderr)
         return EXIT_INTERRUPTED

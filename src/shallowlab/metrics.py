@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 
@@ -56,3 +58,31 @@ def reliability(probs: torch.Tensor, labels: torch.Tensor, bins: int = 15) -> di
         out["confidence"].append(conf[mask].mean().item() if n else None)
         out["accuracy"].append(right[mask].mean().item() if n else None)
     return out
+
+
+def confusion_matrix(pred: torch.Tensor, target: torch.Tensor, classes: int) -> torch.Tensor:
+    """The confusion matrix ``C[i, j] = #{n : target_n = i, pred_n = j}``: rows true, columns
+    predicted, int64 on the inputs' device (no host read, so batches can be summed on it).
+
+    One ``bincount`` of ``target * classes + pred`` over ``classes**2`` cells. Row i sums to
+    the number of examples of class i, and the trace is the number predicted right.
+
+    Shape: pred (n,), target (n,), integer labels in [0, classes); returns (classes, classes).
+    """
+    cells = target.long() * classes + pred.long()
+    return torch.bincount(cells, minlength=classes * classes).reshape(classes, classes)
+
+
+def most_confused(matrix, names: Sequence[str], k: int = 5) -> list[dict]:
+    """The ``k`` largest off-diagonal cells of a confusion matrix (rows true, columns
+    predicted): the pairs (i, j), i != j, with the most examples of class i predicted as j.
+
+    Returned as ``{"true": names[i], "predicted": names[j], "count": C[i, j]}``, largest count
+    first (ties in row-major order); cells that count 0 are no confusion and are left out.
+    """
+    C = torch.as_tensor(matrix).clone()
+    C.fill_diagonal_(-1)  # (q, q); the diagonal never ranks
+    counts, cells = C.flatten().sort(descending=True, stable=True)
+    q = C.shape[1]
+    return [{"true": names[c // q], "predicted": names[c % q], "count": n}
+            for n, c in zip(counts.tolist()[:k], cells.tolist()[:k]) if n > 0]

@@ -5,8 +5,9 @@ Figures are built as ``matplotlib.figure.Figure`` objects without pyplot, so dra
 touches a global backend or opens a window: it works the same in a terminal, a CI log or a
 notebook, and the caller decides where the PNG goes (a run folder's ``RunDir.save_figure``).
 Here: a new figure and the common finish of a panel, the training curves, a grid of
-predictions, the activation panels and side-by-side series; a figure only one experiment
-draws lives in that experiment's module and is built from :func:`figure` and :func:`finish`.
+predictions, a confusion matrix, the activation panels and side-by-side series; a figure only
+one experiment draws lives in that experiment's module, built from :func:`figure` and
+:func:`finish`.
 """
 
 from __future__ import annotations
@@ -148,6 +149,34 @@ def series_panels(x: Sequence[float], panels: dict[str, dict[str, Sequence[float
         ax.set_title(name, fontsize=10)
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def confusion(matrix: Sequence[Sequence[int]], class_names: Sequence[str], title: str = ""):
+    """A confusion matrix in two panels: the counts, and each row divided by its sum (the
+    fraction of each true class given each prediction). True class down, predicted across;
+    every cell carries its number, in white where the cell is dark."""
+    counts = torch.as_tensor(matrix, dtype=torch.float64)  # (q, q), rows true
+    rates = counts / counts.sum(dim=1, keepdim=True).clamp(min=1)
+    q = len(class_names)
+    fig = figure(2 * (1.3 + 0.45 * q), 1.5 + 0.45 * q)
+    for ax, values, name, text in zip(
+            fig.subplots(1, 2), (counts, rates), ("counts", "fraction of each true class"),
+            (lambda v: f"{v:.0f}", lambda v: f"{v:.2f}".lstrip("0") if 0 < v < 1 else f"{v:g}")):
+        ax.imshow(values.numpy(), cmap="Blues")
+        dark = 0.6 * float(values.max())
+        for i in range(q):
+            for j in range(q):
+                v = float(values[i, j])
+                ax.text(j, i, text(v), ha="center", va="center", fontsize=8,
+                        color="white" if v > dark else "black")
+        ax.set_xticks(range(q), class_names, rotation=45, ha="right", rotation_mode="anchor")
+        ax.set_yticks(range(q), class_names)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.set_title(name)
     if title:
         fig.suptitle(title)
     return fig

@@ -14,6 +14,7 @@ from pathlib import Path
 from shallowlab.experiments import EXPERIMENTS, execute, resolve
 from shallowlab.report import Section, write
 from shallowlab.runs import RunDir
+from shallowlab.term import indented
 
 
 def run_all(out: Path, *, full: bool = False, data_dir: str | None = None,
@@ -28,7 +29,7 @@ def run_all(out: Path, *, full: bool = False, data_dir: str | None = None,
         run = RunDir(out / name)
         try:
             config = resolve(experiment, overrides)
-            execute(experiment, config, run, log=lambda line: log("   " + line))
+            execute(experiment, config, run, log=indented(log, "   "))
         except KeyboardInterrupt:
             raise
         except Exception as e:  # recorded in the run folder's summary; go on with the rest

@@ -26,6 +26,7 @@ from shallowlab.callbacks import Callback, CallbackList, Progress
 from shallowlab.devices import reads_are_free
 from shallowlab.errors import DivergedError
 from shallowlab.metrics import correct
+from shallowlab.term import is_tty, silent
 
 BLOWUP = 1e4  # a batch loss this many times the run's early loss means it has diverged
 CHECK_EVERY = 32  # steps between divergence checks on an accelerator
@@ -217,8 +218,8 @@ def fit(step, train: Iterable[Batch], *, epochs: int, test: Iterable[Batch] | No
         metric: the number of correct predictions in a batch, as a tensor; None for none.
         history: records of epochs already trained; training continues after the last one.
         callbacks: :class:`shallowlab.callbacks.Callback` s, called in order after progress.
-        progress: a tqdm bar per epoch when True, one line per epoch through ``log`` when
-            False; None picks the bar when stderr is a terminal.
+        progress: a bar for the run when True, a line per epoch through ``log`` when False;
+            None: the bar on a terminal (stderr) unless ``log`` is ``term.silent``.
         resume: a ``partial`` an interrupt handed to ``on_interrupt`` (``epoch``, ``step``,
             ``seconds``, ``sums``, ``guard``): its epoch continues after its first ``step``
             batches, from its sums (``train`` must yield the same order again).
@@ -226,7 +227,7 @@ def fit(step, train: Iterable[Batch], *, epochs: int, test: Iterable[Batch] | No
     history = list(history or [])
     on_host = reads_are_free(step.device)
     guard = DivergenceGuard(on_host)
-    bar = sys.stderr.isatty() if progress is None else progress
+    bar = log is not silent and is_tty(sys.stderr) if progress is None else progress
     calls = CallbackList([Progress(epochs, bar, log), *callbacks])
     if resume is not None:
         guard.load_state_dict(resume["guard"])

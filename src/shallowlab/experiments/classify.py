@@ -30,6 +30,7 @@ from shallowlab.train import fit
 EVAL_BATCH = 4096  # evaluation keeps no graph, so big batches only save per-batch overhead
 SHOWN = 18  # test images drawn in predictions.png
 PROBE = 256  # training examples whose gradient TensorBoard shows each epoch
+TOP_CONFUSED = 5  # the summary's most confused pairs
 
 
 def common_defaults() -> dict:
@@ -195,6 +196,8 @@ def train_classifier(config: dict, run: RunDir, log: Log,
     """Prepare, train, save the weights and draw the figures of a classification run.
 
     Returns the summary's extra figures and the run (its trained ``step.model``, its data).
+    The extra figures include the test set's confusion matrix (``confusion``: counts, rows
+    true, columns predicted) and its ``most_confused`` pairs, drawn as ``confusion.png``.
     """
     prepared = prepare_run(config, run, log, build, schedule)
     history = train_run(prepared, config, log)
@@ -207,4 +210,21 @@ def train_classifier(config: dict, run: RunDir, log: Log,
         predicted = model(X).argmax(1)
     run.save_figure("predictions.png", plots.predictions(
         X, y.tolist(), predicted.tolist(), fashion_mnist.CLASS_NAMES))
+    matrix = test_confusion(model, test)
+    run.save_figure("confusion.png", plots.confusion(
+        matrix, fashion_mnist.CLASS_NAMES, f"{title}: test set confusion"))
+    prepared.extra.update(confusion=matrix, most_confused=metrics.most_confused(
+        matrix, fashion_mnist.CLASS_NAMES, TOP_CONFUSED))
     return prepared.extra, prepared
+
+
+@torch.inference_mode()
+def test_confusion(model, test: Batches) -> list[list[int]]:
+    """The model's confusion matrix on the test set (rows true class, columns predicted),
+    summed over the batches on the device and read once at the end."""
+    was_training = model.training
+    model.eval()
+    classes = len(fashion_mnist.CLASS_NAMES)
+    matrix = sum(metrics.confusion_matrix(model(X).argmax(1), y, classes) for X, y in test)
+    model.train(was_training)
+    return matrix.tolist()

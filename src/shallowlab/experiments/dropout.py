@@ -48,12 +48,12 @@ def accuracy_on_train(model, train: Batches) -> float:
 
 def run(config, run_dir, log):
     nets = {"dropout": config["dropout"], "no-dropout": (0.0,)}
-    results = {}
+    results, extras = {}, {}
     for name, drop in nets.items():
         log(f"-- {name}: dropout {', '.join(f'{p:g}' for p in drop)}")
         sub = RunDir(run_dir / name)
-        extra, prepared = train_classifier({**config, "dropout": drop}, sub, log, mlp.build,
-                                           f"{TITLE}: {name}")
+        extras[name], prepared = train_classifier({**config, "dropout": drop}, sub, log,
+                                                  mlp.build, f"{TITLE}: {name}")
         history = _history(sub)
         train_acc = accuracy_on_train(prepared.step.model, prepared.train)
         test_acc = history[-1]["test_acc"]
@@ -72,7 +72,7 @@ def run(config, run_dir, log):
                                        "accuracy (train: with dropout active)": panels["acc"]},
                               "epoch", yscale="linear", title=f"{config['impl']}: {TITLE}")
     run_dir.save_figure("dropout.png", fig)
-    return {**extra, "test_acc": results["dropout"]["test_acc"],
+    return {**extras["dropout"], "test_acc": results["dropout"]["test_acc"],
             "train_acc": results["dropout"]["train_acc"], "gap": results["dropout"]["gap"],
             "no_dropout_test_acc": results["no-dropout"]["test_acc"],
             "no_dropout_train_acc": results["no-dropout"]["train_acc"],
