@@ -100,3 +100,17 @@ def test_run_all_takes_only_its_own_flags(tmp_path):
     result = cli("run", "mlp", "--full", "--out", tmp_path / "y")
     assert result.returncode == 2 and "--full applies to `shallowlab run all` only" in \
         result.stderr
+
+
+def test_every_experiment_failed_before_it_began(tmp_path):
+    """As `run all` records a run that failed before it began: a config with only the
+    experiment's name, a summary with the error; each still gets its section, no numbers."""
+    for name in EXPERIMENTS:
+        run = RunDir(tmp_path / name)
+        run.write_json("config.json", {"experiment": name})
+        run.write_summary("failed", [], 0.0, error=f"{name} could not start")
+    sections = write(tmp_path, list(EXPERIMENTS), "test settings")
+    assert [s.status for s in sections] == ["failed"] * len(EXPERIMENTS)
+    md = (tmp_path / "report.md").read_text()
+    assert all(f"**FAILED**: {name} could not start" in md for name in EXPERIMENTS)
+    assert "agrees" not in md and "None" not in md.split("<details>")[0]

@@ -151,13 +151,16 @@ def seconds(value: float | None) -> str:
     return f"{int(value // 3600)} h {int(value % 3600 // 60):02d} min"
 
 
+def _acc(value) -> str:
+    return f"{value:.4f}" if isinstance(value, (int, float)) else "-"
+
+
 def table(records: Sequence[dict]) -> str:
     """The records as aligned text columns, a header line first."""
     header = ["folder", "experiment", "status", "settings", "final acc", "best acc", "epochs",
               "time"]
-    acc = lambda v: f"{v:.4f}" if isinstance(v, (int, float)) else "-"  # noqa: E731
     lines = [header] + [[r["folder"], r["experiment"], r["status"], flags(r["settings"]) or "-",
-                         acc(r["final_test_acc"]), acc(r["best_test_acc"]),
+                         _acc(r["final_test_acc"]), _acc(r["best_test_acc"]),
                          str(r["epochs"] if r["epochs"] is not None else "-"),
                          seconds(r["seconds"])] for r in records]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]

@@ -203,7 +203,7 @@ NUMBERS: dict[str, dict[str, tuple[str, Format]]] = {
         "smooth.ece": ("Expected calibration error, smoothed labels", num(digits=3)),
         "hard.mean_confidence": ("Mean confidence, hard labels", num(digits=3)),
         "smooth.mean_confidence": ("Mean confidence, smoothed labels", num(digits=3)),
-        "smooth.label_smoothing": ("Smoothing \u03b5", num()),
+        "smooth.label_smoothing": ("Smoothing \u03b5", num(digits=2)),
         "bins": ("Calibration bins", integer),
     },
     "planck": {"max_relative_error": ("Largest relative error of a temperature", pct)},

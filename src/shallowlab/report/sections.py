@@ -94,7 +94,10 @@ def section(run: Run, differs: dict, index: int) -> Section:
         except (KeyError, TypeError, ValueError):  # a summary of another version
             answer = ""
     if experiment and experiment.headlines and run.status != "running":
-        headlines = experiment.headlines(run.summary)
+        try:
+            headlines = experiment.headlines(run.summary)
+        except (KeyError, TypeError, ValueError):  # a failed run may lack what they read
+            headlines = []
     error = run.summary.get("error") if not completed else None
     return Section(
         name=run.name, experiment=run.experiment,
@@ -128,8 +131,8 @@ def facts(runs: list[Run], what: str) -> Facts:
     versions = "; ".join(f"{label} {_one_of([r.config.get(key) for r in runs])}"
                          for label, key in (("shallowlab", "shallowlab"), ("PyTorch", "torch"),
                                             ("Python", "python")))
-    ends = [(r.path / "summary.json").stat().st_mtime for r in runs]
-    starts = [end - float(r.summary.get("seconds") or 0) for end, r in zip(ends, runs)]
+    ends = [(r.path / "summary.json").stat().st_mtime for r in runs] or [time.time()]
+    starts = [end - float(r.summary.get("seconds") or 0) for end, r in zip(ends, runs)] or ends
     first, last = time.gmtime(min(starts)), time.gmtime(max(ends))
     day = "%H:%M UTC" if first[:3] == last[:3] else "%Y-%m-%d %H:%M UTC"
     when = f"{time.strftime('%Y-%m-%d %H:%M', first)} to {time.strftime(day, last)}"
