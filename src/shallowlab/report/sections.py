@@ -166,7 +166,11 @@ def compare(runs: list[Run], out: Path) -> list[tuple[Path, str]]:
             panels["test loss"][label] = [r.get("test_loss") for r in run.history]
         if all(v is None for series in panels["test accuracy"].values() for v in series):
             del panels["test accuracy"]
-        fig = plots.series_panels(range(1, epochs + 1), panels, "epoch", yscale="linear",
+        losses = [v for series in panels["test loss"].values() for v in series if v is not None]
+        # a loss alone, spanning decades, reads best on a log axis; accuracy beside it, linear
+        log = "test accuracy" not in panels and min(losses) > 0 and max(losses) > 100 * min(losses)
+        fig = plots.series_panels(range(1, epochs + 1), panels, "epoch",
+                                  yscale="log" if log else "linear",
                                   title=f"{name}: {len(group)} runs compared")
         path = out / f"compare-{name}.png"
         atomic_write(path, plots.png_bytes(fig))
