@@ -266,8 +266,12 @@ def main(argv: list[str] | None = None) -> int:
                 presets = "".join(f"  (also --{p})" for p in experiment.presets)
                 print(f"{name:16}{experiment.title}{presets}")
             return EXIT_OK
-        if args.command in ("data", "report", "runs"):
-            return {"data": _data, "report": _report, "runs": _runs}[args.command](args)
+        if args.command == "data":
+            return _data(args)
+        if args.command == "report":
+            return _report(args)
+        if args.command == "runs":
+            return _runs(args)
         return _run(args, EXPERIMENTS)
     except ConfigError as e:
         print(f"shallowlab: error: {e}", file=sys.stderr)
