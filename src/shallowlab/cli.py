@@ -81,6 +81,17 @@ def build_parser(experiment_names: list[str]) -> argparse.ArgumentParser:
                      "(default: $SHALLOWLAB_DATA, the cache, /usr/share/datasets/fashion-mnist)")
     run.add_argument("--out", help="run folder (default: runs/NAME-TIMESTAMP)")
 
+    _add_report_and_runs(sub)
+    data = sub.add_parser("data", help="find, verify (and if need be download) Fashion-MNIST")
+    data.add_argument("--data-dir", help="look here first, and download here if needed")
+    data.add_argument("--no-download", action="store_true", help="only look, never download")
+    data.add_argument("--download", action="store_true",
+                      help="download into --data-dir (or the cache) even if a copy exists "
+                      "elsewhere; every file is checked against its published MD5")
+    return parser
+
+
+def _add_report_and_runs(sub) -> None:
     report = sub.add_parser("report", help="report.md and report.html from run folders")
     report.add_argument("dirs", nargs="+", metavar="DIR",
                         help="a run folder, or a folder holding run folders (a `run all` "
@@ -90,14 +101,6 @@ def build_parser(experiment_names: list[str]) -> argparse.ArgumentParser:
     runs.add_argument("dir", nargs="?", default="runs", metavar="DIR",
                       help="a run folder or a folder holding run folders (default: runs)")
     runs.add_argument("--json", action="store_true", help="the rows as JSON, for scripts")
-
-    data = sub.add_parser("data", help="find, verify (and if need be download) Fashion-MNIST")
-    data.add_argument("--data-dir", help="look here first, and download here if needed")
-    data.add_argument("--no-download", action="store_true", help="only look, never download")
-    data.add_argument("--download", action="store_true",
-                      help="download into --data-dir (or the cache) even if a copy exists "
-                      "elsewhere; every file is checked against its published MD5")
-    return parser
 
 
 def _overrides(args: argparse.Namespace) -> dict:
