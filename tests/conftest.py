@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -120,10 +123,6 @@ MIXED = {
 def mixed_runs(tmp_path_factory) -> Path:
     """A folder of run folders left by the real command: two runs of linreg that differ in
     their learning rate, one of softmax, and one of mlp that diverges (status failed)."""
-    import os
-    import subprocess
-    import sys
-
     data = write_fashion(tmp_path_factory.mktemp("toy-data"))
     root = tmp_path_factory.mktemp("mixed")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
