@@ -1,6 +1,7 @@
 """The report from run folders, and `run all` keeping going past a failed experiment."""
 
 import json
+import re
 
 from shallowlab.experiments import EXPERIMENTS, Headline
 from shallowlab.report import write
@@ -91,6 +92,12 @@ def test_run_all_reports_a_failure_and_runs_the_rest(tmp_path, toy_data):
     assert md.count("**FAILED**") == sum(s == "failed" for s in statuses.values()) > 0
     assert all(f"## {name}" in md for name in EXPERIMENTS)
     assert "train-labels-idx1-ubyte.gz" in md
+    for name, experiment in EXPERIMENTS.items():  # each asks its question; answers if it ran
+        summary = json.loads((out / name / "summary.json").read_text())
+        assert experiment.question.endswith("?") and f"**{experiment.question}**" in md
+        if statuses[name] == "completed":
+            answer = experiment.answer(summary)
+            assert re.search(r"\d", answer) and answer in md, name
     assert f"report: {out / 'report.md'}" in result.stdout
 
 
