@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -142,3 +143,31 @@ def trials_without_seconds(folder: Path) -> list[dict]:
 def history_without_seconds(folder: Path) -> list[dict]:
     return [{k: v for k, v in r.items() if k != "seconds"}
             for r in json.loads((folder / "history.json").read_text())]
+
+
+# the runs of `mixed_runs`: folder -> command line after `shallowlab run`
+MIXED = {
+    "linreg-a": ["linreg", "--epochs", "2"],
+    "linreg-b": ["linreg", "--epochs", "2", "--lr", "0.01"],
+    "softmax": ["softmax", "--epochs", "1", "--threads", "1"],
+    "mlp-diverged": ["mlp", "--epochs", "1", "--lr", "1000", "--threads", "1"],  # fails
+}
+
+
+@pytest.fixture(scope="session")
+def mixed_runs(tmp_path_factory) -> Path:
+    """A folder of run folders left by the real command: two runs of linreg that differ in
+    their learning rate, one of softmax, and one of mlp that diverges (status failed)."""
+    data = write_fashion(tmp_path_factory.mktemp("toy-data"))
+    root = tmp_path_factory.mktemp("mixed")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    procs = []
+    for folder, args in MIXED.items():
+        extra = ["--data-dir", str(data)] if args[0] in ("softmax", "mlp") else []
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "shallowlab", "run", *args, *extra, "--out",
+             str(root / folder)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+    for proc, folder in zip(procs, MIXED):
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == (1 if folder == "mlp-diverged" else 0), err.decode()
+    return root

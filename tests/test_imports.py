@@ -17,7 +17,7 @@ LAYERS = [
     {"shallowlab.train", "shallowlab.tensorboard"},
     {"shallowlab.runs", "shallowlab.plots"},
     {"shallowlab.experiments"},
-    {"shallowlab.report", "shallowlab.suite", "shallowlab.sweep"},
+    {"shallowlab.report", "shallowlab.suite", "shallowlab.runs_table", "shallowlab.sweep"},
     {"shallowlab.cli", "shallowlab.d2l", "shallowlab.__main__"},
 ]
 

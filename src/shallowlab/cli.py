@@ -1,6 +1,8 @@
 """The ``shallowlab`` command: a thin shell over the library. Nothing in the package imports it.
 
 Exit status: 0 done, 1 failed at run time, 2 bad usage or configuration, 130 interrupted.
+`report` and `runs` exit 2 for a DIR that is not a folder or holds no run folders, and 1 for a
+run folder whose summary.json cannot be read.
 """
 
 from __future__ import annotations
@@ -87,6 +89,7 @@ def build_parser(experiment_names: list[str]) -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="print only the result: no progress "
                      "bar, no per-epoch or log lines (the run folder is written the same)")
 
+    _add_report_and_runs(sub)
     data = sub.add_parser("data", help="find, verify (and if need be download) Fashion-MNIST")
     data.add_argument("--data-dir", help="look here first, and download here if needed")
     data.add_argument("--no-download", action="store_true", help="only look, never download")
@@ -129,6 +132,18 @@ def build_parser(experiment_names: list[str]) -> argparse.ArgumentParser:
 
 NOT_SETTINGS = ("command", "name", "out", "resume", "full", "threads", "quiet", "grid",
                 "sample", "sample_seed", "seeds", "workers", "ray", "cpus_per_trial")
+
+
+def _add_report_and_runs(sub) -> None:
+    report = sub.add_parser("report", help="report.md and report.html from run folders")
+    report.add_argument("dirs", nargs="+", metavar="DIR",
+                        help="a run folder, or a folder holding run folders (a `run all` "
+                        "folder, a sweep's trials)")
+    report.add_argument("--out", help="where the report goes (default: DIR, if only one)")
+    runs = sub.add_parser("runs", help="list run folders: settings that differ, accuracy, time")
+    runs.add_argument("dir", nargs="?", default="runs", metavar="DIR",
+                      help="a run folder or a folder holding run folders (default: runs)")
+    runs.add_argument("--json", action="store_true", help="the rows as JSON, for scripts")
 
 
 def _overrides(args: argparse.Namespace) -> dict:
@@ -372,6 +387,27 @@ def _sweep(args: argparse.Namespace, experiments: dict, argv: list[str]) -> int:
     return EXIT_OK if all(r["status"] == "completed" for r in rows) else EXIT_FAILED
 
 
+def _report(args: argparse.Namespace) -> int:
+    from shallowlab.report import build
+
+    if args.out is None and len(args.dirs) > 1:
+        raise ConfigError("several DIRs need --out, the folder the report goes into")
+    out = Path(args.out or args.dirs[0])
+    sections = build(args.dirs, out)
+    failed = sum(s.status != "completed" for s in sections)
+    print(f"{len(sections)} runs, {failed} not completed; report: {out / 'report.md'} and "
+          f"{out / 'report.html'}")
+    return EXIT_OK
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from shallowlab import runs_table
+
+    rows = runs_table.rows(runs_table.find([args.dir]))
+    print(json.dumps(rows, indent=2) if args.json else runs_table.table(rows))
+    return EXIT_OK
+
+
 def _data(args: argparse.Namespace) -> int:
     from shallowlab.data import fashion_mnist
 
@@ -400,6 +436,10 @@ def main(argv: list[str] | None = None) -> int:
             return _data(args)
         if args.command == "sweep":
             return _sweep(args, EXPERIMENTS, argv)
+        if args.command == "report":
+            return _report(args)
+        if args.command == "runs":
+            return _runs(args)
         return _run(args, EXPERIMENTS)
     except (ConfigError, ShallowlabError) as e:
         print(f"shallowlab: {colour('error:', 'red', sys.stderr)} {e}", file=sys.stderr)

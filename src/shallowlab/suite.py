@@ -14,6 +14,7 @@ from pathlib import Path
 from shallowlab.experiments import EXPERIMENTS, execute, resolve
 from shallowlab.report import Section, write
 from shallowlab.runs import RunDir
+from shallowlab.runs_table import seconds
 from shallowlab.term import indented
 
 
@@ -37,6 +38,7 @@ def run_all(out: Path, *, full: bool = False, data_dir: str | None = None,
             if not (run / "summary.json").exists():  # it failed before it began
                 run.write_json("config.json", {"experiment": name})
                 run.write_summary("failed", [], 0.0, error=str(e))
-    settings = (f"{'Book settings (--full)' if full else 'Quick settings'}; "
-                f"{len(EXPERIMENTS)} experiments in {time.perf_counter() - start:.0f} s.")
+    kind = "the book's settings" if full else "quick settings"
+    settings = (f"shallowlab run all{' --full' if full else ''}: {kind}, {len(EXPERIMENTS)} "
+                f"experiments in {seconds(time.perf_counter() - start)}")
     return write(out, list(EXPERIMENTS), settings)

@@ -136,8 +136,20 @@ def run(config: dict, run_dir, log) -> dict:
     return summary
 
 
+QUESTION = ("Do autograd's gradients equal the ones calculus gives, so that a descent "
+            "on them fits y = 2x?")
+
+
+def answer(s: dict) -> str:
+    return (f"Yes: the first gradient was {s['first_grad_autograd']:.4f} by autograd and "
+            f"{s['first_grad_analytic']:.4f} by hand; the descent took w to {s['w']:.4f} "
+            f"(target 2) and the prediction at x = 4 from {s['prediction_at_4_before']:.2f} to "
+            f"{s['prediction_at_4_after']:.2f} (target 8).")
+
+
 EXPERIMENT = Experiment(
     "autograd", TITLE, {"epochs": 20, "lr": 0.05, "seed": 0}, run,
     lesson="Autograd's gradients are the calculus ones: a hand-written descent on them fits "
            "y = 2x, second derivatives come from create_graph, and gradients add up until "
-           "zeroed.")
+           "zeroed.",
+    question=QUESTION, answer=answer)

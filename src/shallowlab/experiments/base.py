@@ -49,7 +49,8 @@ class Experiment:
     For ``shallowlab run all`` and the report: ``quick`` overrides the defaults so the whole
     set finishes in minutes on a laptop CPU (``--full`` drops it), ``lesson`` says in a line
     what the experiment shows, and ``headlines(summary)`` picks its key numbers with the
-    book's values and a tolerance.
+    book's values and a tolerance. ``question`` is what the experiment asks, in a sentence, and
+    ``answer(summary)`` what a completed run found, in a sentence or two with its numbers.
 
     ``presets`` maps a boolean setting to the defaults it brings when true (``--fast``: a
     recipe); a setting given explicitly still wins over them. ``footprint(config)`` counts
@@ -65,6 +66,8 @@ class Experiment:
     quick: dict = field(default_factory=dict)
     lesson: str = ""
     headlines: Callable[[dict], list[Headline]] | None = None
+    question: str = ""
+    answer: Callable[[dict], str] | None = None
     presets: dict[str, dict] = field(default_factory=dict)
     # bytes training holds at least at these settings (a model with "hidden" and "batch_size"
     # settings), checked against the device's free memory before the run starts
@@ -219,7 +222,8 @@ def execute(experiment: Experiment, config: dict, run: RunDir, log: Log = print)
     or ``interrupted``. Exceptions propagate after the summary is written.
     """
     meta = {"experiment": experiment.name, "shallowlab": shallowlab.__version__,
-            "torch": torch.__version__, "python": platform.python_version()}
+            "torch": torch.__version__, "python": platform.python_version(),
+            "cpu": cpu_name(), "cores": os.cpu_count()}
     run.write_json("config.json", {**meta, **config})
     start = time.perf_counter()
     run.write_summary("running", [], 0.0)
@@ -242,6 +246,18 @@ def execute(experiment: Experiment, config: dict, run: RunDir, log: Log = print)
             raise failure from e
         raise
     return run.write_summary("completed", _history(run), time.perf_counter() - start, **extra)
+
+
+def cpu_name() -> str:
+    """The processor's model name as the OS reports it (Linux's /proc/cpuinfo), else the
+    machine type: what the report says a run ran on."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def _history(run: RunDir) -> list[dict]:

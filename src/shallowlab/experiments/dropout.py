@@ -95,10 +95,20 @@ def headlines(summary: dict) -> list[Headline]:
                      "epochs", summary["test_acc"], BOOK_ACC, 0.04)]
 
 
+QUESTION = 'Does dropout narrow the gap between training and test accuracy?'
+
+
+def answer(s: dict) -> str:
+    return (f"With dropout: {s['test_acc']:.1%} test accuracy and a training-test gap of "
+            f"{100 * s['gap']:.1f} points; without: {s['no_dropout_test_acc']:.1%} and "
+            f"{100 * s['no_dropout_gap']:.1f} points.")
+
+
 EXPERIMENT = Experiment(
     "dropout", TITLE, {**common_defaults(), "lr": 0.5, "hidden": (256, 256),
                        "activation": "relu", "dropout": (0.2, 0.5)}, run, check_scratch,
     quick={"epochs": 3},
     lesson="Dropping hidden units at random while training narrows the gap between training "
            "and test accuracy.",
-    headlines=headlines, footprint=mlp.footprint)
+    headlines=headlines, footprint=mlp.footprint,
+    question=QUESTION, answer=answer)

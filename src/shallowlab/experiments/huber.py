@@ -124,8 +124,19 @@ def run(config, run_dir, log):
             "error_ratio": ratio}
 
 
+QUESTION = ("How far do a few outlier labels drag a squared-loss fit, and does the "
+            "Huber loss resist them?")
+
+
+def answer(s: dict) -> str:
+    return (f"With {s['outliers']} outlier labels the squared loss ends "
+            f"{s['squared']['error']:.3f} from the true weights and the Huber loss "
+            f"{s['huber']['error']:.3f}: {s['error_ratio']:.0f} times closer.")
+
+
 EXPERIMENT = Experiment(
     "huber", TITLE, {"impl": "concise", "epochs": 5, "lr": 0.03, "batch_size": 10, "seed": 0},
     run,
     lesson="A few outliers drag a squared-loss fit far off; the Huber loss caps their pull and "
-           "stays near the truth.")
+           "stays near the truth.",
+    question=QUESTION, answer=answer)

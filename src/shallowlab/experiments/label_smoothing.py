@@ -91,10 +91,22 @@ def run(config, run_dir, log):
     return {**results, "bins": BINS, "reliability": diagrams}
 
 
+QUESTION = 'What does label smoothing do to accuracy and to calibration?'
+
+
+def answer(s: dict) -> str:
+    hard, smooth = s["hard"], s["smooth"]
+    return (f"Hard labels: {hard['test_acc']:.1%} test accuracy, calibration error "
+            f"{hard['ece']:.3f}; smoothed (\u03b5 = {smooth['label_smoothing']:g}): "
+            f"{smooth['test_acc']:.1%}, calibration error {smooth['ece']:.3f}, mean confidence "
+            f"{hard['mean_confidence']:.2f} \u2192 {smooth['mean_confidence']:.2f}.")
+
+
 EXPERIMENT = Experiment(
     "label-smoothing", TITLE,
     {**common_defaults(), "label_smoothing": 0.1, "hidden": (256,), "activation": "relu",
      "dropout": (0.0,)},
     run, check_scratch, quick={"epochs": 1}, footprint=mlp.footprint,
     lesson="Smoothed targets cap the network's confidence; side by side with hard labels, "
-           "accuracy and expected calibration error show what that buys.")
+           "accuracy and expected calibration error show what that buys.",
+    question=QUESTION, answer=answer)

@@ -148,6 +148,16 @@ def check(config: dict) -> None:
                           "zeros (zeros works here: a linear model has no symmetry to break)")
 
 
+QUESTION = ('Can minibatch SGD recover the weights and bias that generated noisy linear data?')
+
+
+def answer(s: dict) -> str:
+    return (f"Yes: w and b are within {max(s['w_error'], s['b_error']):.1e} of the truth, and "
+            f"the training loss {s['train_loss_whole']:.2e} sits at the noise floor "
+            f"{s['noise_floor']:.0e} (ratio {s['loss_over_floor']:.2f}), below which no model "
+            "can go.")
+
+
 EXPERIMENT = Experiment(
     "linreg", TITLE,
     {"impl": "concise", "epochs": 3, "lr": 0.03, "batch_size": 10, "init": "normal",
@@ -156,4 +166,5 @@ EXPERIMENT = Experiment(
     lesson="Three epochs of minibatch SGD recover w and b to about 1e-3 and stop at the noise "
            "floor sigma^2/2 = 5e-5: the loss cannot reach 0 because the labels are noisy.",
     # the book prints a training loss of about 0.00005 after epoch 3
-    headlines=lambda s: [Headline("training loss", s.get("train_loss_whole"), 5e-5, 5e-5)])
+    headlines=lambda s: [Headline("training loss", s.get("train_loss_whole"), 5e-5, 5e-5)],
+    question=QUESTION, answer=answer)

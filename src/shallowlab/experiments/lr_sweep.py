@@ -121,7 +121,18 @@ def run(config, run_dir, log):
             "noise_floor": floor}
 
 
+QUESTION = ('How does the learning rate decide whether SGD crawls, converges or explodes?')
+
+
+def answer(s: dict) -> str:
+    diverged = ", ".join(f"{lr:g}" for lr in s["diverged_lrs"]) or "none"
+    return (f"The best learning rate, {s['best_lr']:g}, ended at a loss of "
+            f"{s['best_loss']:.2g} (the noise floor is {s['noise_floor']:.0e}); learning rates "
+            f"that diverged: {diverged}.")
+
+
 EXPERIMENT = Experiment(
     "lr-sweep", TITLE, {"impl": "concise", "epochs": 5, "batch_size": 10, "seed": 0}, run,
     lesson="Too small a learning rate crawls, a good one reaches the noise floor in an epoch, "
-           "and past about 2 / curvature every step overshoots and the loss explodes.")
+           "and past about 2 / curvature every step overshoots and the loss explodes.",
+    question=QUESTION, answer=answer)

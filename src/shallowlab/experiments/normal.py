@@ -51,7 +51,18 @@ def run(config, run_dir, log):
     return {"areas": areas, "peaks": {k: max(v) for k, v in curves.items()}}
 
 
+QUESTION = 'How do the mean and the standard deviation shape the normal density?'
+
+
+def answer(s: dict) -> str:
+    worst = max(abs(a - 1) for a in s["areas"].values())
+    peaks = "; ".join(f"{name}: {p:.3f}" for name, p in s["peaks"].items())
+    return (f"Every curve's area is 1 to within {worst:.1e} of the grid's sum; the peak "
+            f"heights ({peaks}) show the std widening and flattening it.")
+
+
 EXPERIMENT = Experiment(
     "normal", TITLE, {}, run,
     lesson="The mean shifts the normal density and the std widens and flattens it; the area "
-           "under each stays 1.")
+           "under each stays 1.",
+    question=QUESTION, answer=answer)

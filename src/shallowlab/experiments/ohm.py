@@ -114,7 +114,18 @@ def run(config, run_dir, log):
             "gap_to_closed_form": learned - best}
 
 
+QUESTION = 'Can SGD learn a resistance from noisy current and voltage readings?'
+
+
+def answer(s: dict) -> str:
+    return (f"SGD found R = {s['resistance']:.3f} \u03a9 against the true "
+            f"{s['true_resistance']:g} \u03a9; the exact least-squares answer is "
+            f"{s['closed_form_resistance']:.3f} \u03a9, {abs(s['gap_to_closed_form']):.1e} "
+            "\u03a9 away.")
+
+
 EXPERIMENT = Experiment(
     "ohm", TITLE, {"impl": "concise", "epochs": 5, "lr": 0.1, "batch_size": 10, "seed": 0}, run,
     lesson="A physical constant is a linear model's weight: SGD finds the resistance the "
-           "closed-form least squares gives, to the noise in the meter.")
+           "closed-form least squares gives, to the noise in the meter.",
+    question=QUESTION, answer=answer)

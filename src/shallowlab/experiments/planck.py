@@ -99,7 +99,17 @@ def run(config, run_dir, log):
     return {"fits": fits, "max_relative_error": max(f["relative_error"] for f in fits)}
 
 
+QUESTION = ("Can gradient descent recover a black body's temperature from its spectrum?")
+
+
+def answer(s: dict) -> str:
+    temperatures = ", ".join(f"{f['true']:g} K" for f in s["fits"])
+    return (f"Yes: it recovered each temperature ({temperatures}) to within "
+            f"{s['max_relative_error']:.2%}.")
+
+
 EXPERIMENT = Experiment(
     "planck", TITLE, {"epochs": 1000, "lr": 0.005, "seed": 0}, run, quick={"epochs": 300},
     lesson="In a well-scaled parameterisation (log T, log radiance) plain gradient descent "
-           "recovers a black body's temperature to a fraction of a percent.")
+           "recovers a black body's temperature to a fraction of a percent.",
+    question=QUESTION, answer=answer)

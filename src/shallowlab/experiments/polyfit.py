@@ -189,9 +189,20 @@ def headlines(summary: dict) -> list[Headline]:
             for i, (w, book) in enumerate(zip(summary["cubic_w"], BOOK_W))]
 
 
+QUESTION = ("Which polynomial degree generalises best, and can cross-validation find it "
+            "from the training data alone?")
+
+
+def answer(s: dict) -> str:
+    return (f"Test loss {s['linear_test_loss']:.3g} for a line, {s['cubic_test_loss']:.3g} for "
+            f"the cubic and {s['degree_19_test_loss']:.3g} for degree 19; cross-validation "
+            f"picked degree {s['cv_degree']} (the truth is 3).")
+
+
 EXPERIMENT = Experiment(
     "polyfit", TITLE, {"epochs": 400, "lr": 0.01, "batch_size": 10, "seed": 0}, run,
     quick={"epochs": 200},
     lesson="A model as complex as the truth generalises best: a line underfits, degree 19 "
            "fits noise, and cross-validation finds degree 3 from the training data alone.",
-    headlines=headlines)
+    headlines=headlines,
+    question=QUESTION, answer=answer)

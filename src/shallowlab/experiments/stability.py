@@ -137,8 +137,20 @@ def run(config, run_dir, log):
             "product_norm": products[-1], "grad_norms": grads, "kept_in_band": kept}
 
 
+QUESTION = ("Why do gradients vanish or explode with depth, and which initialisations "
+            "keep them in range?")
+
+
+def answer(s: dict) -> str:
+    kept = ", ".join(s["kept_in_band"]) or "none"
+    return (f"A sigmoid's slope is at most {s['sigmoid_max_grad']:g}, so its gradients vanish; "
+            f"a product of 100 random matrices reaches a norm of {s['product_norm']:.1e}. "
+            f"Gradients stayed in range with: {kept}.")
+
+
 EXPERIMENT = Experiment(
     "stability", TITLE, {"hidden": (256,) * 19, "batch_size": 64, "seed": 0}, run,
     quick={"batch_size": 16}, footprint=footprint,
     lesson="Gradients shrink or grow geometrically with depth unless the initialisation "
-           "matches the activation: Xavier for tanh, He for ReLU; sigmoid vanishes anyway.")
+           "matches the activation: Xavier for tanh, He for ReLU; sigmoid vanishes anyway.",
+    question=QUESTION, answer=answer)

@@ -125,9 +125,20 @@ def headlines(summary: dict) -> list[Headline]:
             Headline("||w|| with lambda 3", summary["w_norm_decay"], BOOK_NORM[3.0], 0.1)]
 
 
+QUESTION = ("What does an L2 penalty do to the weights and the test loss when 20 "
+            "examples must pin down 200 weights?")
+
+
+def answer(s: dict) -> str:
+    return (f"\u03bb = {s['decay_lambda']:g} shrinks \u2016w\u2016 from "
+            f"{s['w_norm_no_decay']:.1f} to {s['w_norm_decay']:.2f} and the test loss from "
+            f"{s['test_loss_no_decay']:.3g} to {s['test_loss_decay']:.3g}.")
+
+
 EXPERIMENT = Experiment(
     "weight-decay", TITLE, {"impl": "scratch", "epochs": 100, "lr": 0.003, "batch_size": 5,
                             "weight_decay": 3.0, "seed": 0}, run,
     lesson="An L2 penalty shrinks the weights the data cannot pin down: with 20 examples "
            "for 200 weights, lambda 3 cuts ||w|| from ~13 to ~0.4 and the test loss with it.",
-    headlines=headlines)
+    headlines=headlines,
+    question=QUESTION, answer=answer)
