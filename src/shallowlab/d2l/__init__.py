@@ -36,7 +36,7 @@ Nothing else in shallowlab imports this package.
 import torch
 from torch import nn
 
-from shallowlab import scratch
+from shallowlab import lazy_dynamo, scratch
 from shallowlab.d2l._data import (
     FashionMNISTSplit,
     TensorLoader,
@@ -68,6 +68,10 @@ from shallowlab.d2l._models import (
     SyntheticRegressionData,
 )
 from shallowlab.d2l._oop import DataModule, Module, Trainer
+
+# The book's torch.optim.SGD steps without importing torch._dynamo (1.5-3 s) until something
+# compiles: the same arithmetic, see shallowlab.lazy_dynamo.
+lazy_dynamo.defer()
 from shallowlab.d2l._train import (
     Accumulator,
     TrainingCheckError,
