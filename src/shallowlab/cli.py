@@ -182,8 +182,11 @@ def _sigterm(signum, frame):
 
 
 def _run(args: argparse.Namespace, experiments: dict) -> int:
+    from shallowlab import lazy_dynamo
     from shallowlab.experiments import execute, resolve
     from shallowlab.runs import RunDir, default_dir
+
+    lazy_dynamo.defer()  # torch.optim imports torch._dynamo only where something compiles
 
     if args.threads is not None:  # how fast, not what: not a setting of the run
         if args.threads < 1:
@@ -421,16 +424,16 @@ def _data(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from shallowlab.experiments import EXPERIMENTS
+    from shallowlab.experiments import CATALOG, EXPERIMENTS
 
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(list(EXPERIMENTS)).parse_args(argv)
     signal.signal(signal.SIGTERM, _sigterm)
     try:
-        if args.command == "list":
-            for name, experiment in EXPERIMENTS.items():
-                presets = "".join(f"  (also --{p})" for p in experiment.presets)
-                print(f"{name:16}{experiment.title}{presets}")
+        if args.command == "list":  # from the catalog: no experiment (and no torch) imported
+            for name, entry in CATALOG.items():
+                presets = "".join(f"  (also --{p})" for p in entry.presets)
+                print(f"{name:16}{entry.title}{presets}")
             return EXIT_OK
         if args.command == "data":
             return _data(args)

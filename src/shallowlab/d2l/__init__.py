@@ -36,7 +36,7 @@ Nothing else in shallowlab imports this package.
 import torch
 from torch import nn
 
-from shallowlab import scratch
+from shallowlab import lazy_dynamo, scratch
 from shallowlab.d2l._data import (
     FashionMNISTSplit,
     TensorLoader,
@@ -79,6 +79,10 @@ from shallowlab.d2l._train import (
     train_epoch_ch3,
 )
 from shallowlab.timing import Timer
+
+# The book's torch.optim.SGD steps without importing torch._dynamo (1.5-3 s) until something
+# compiles: the same arithmetic, see shallowlab.lazy_dynamo.
+lazy_dynamo.defer()
 
 linreg = scratch.linreg  # y_hat = X w + b
 squared_loss = scratch.squared_loss  # l = (y_hat - y)^2 / 2, per example

@@ -18,9 +18,10 @@ from __future__ import annotations
 import torch
 
 from shallowlab import plots
+from shallowlab.experiments import title
 from shallowlab.experiments.base import Experiment
 
-TITLE = "autograd: a hand-made gradient descent, higher derivatives, activations (d2l 2.5)"
+TITLE = title("autograd")
 X = torch.tensor([1.0, 2.0, 3.0])
 Y = 2 * X
 

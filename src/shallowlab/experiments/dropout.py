@@ -25,7 +25,7 @@ import json
 
 from shallowlab import plots
 from shallowlab.data.batches import Batches
-from shallowlab.experiments import mlp
+from shallowlab.experiments import mlp, title
 from shallowlab.experiments.base import Experiment, Headline
 from shallowlab.experiments.classify import (
     EVAL_BATCH,
@@ -36,7 +36,7 @@ from shallowlab.experiments.classify import (
 from shallowlab.runs import RunDir
 from shallowlab.train import evaluate
 
-TITLE = "dropout on a 784-256-256-10 MLP against none (d2l 4.6)"
+TITLE = title("dropout")
 BOOK_ACC, BOOK_EPOCHS = 0.85, 10  # the book's test accuracy with dropout (0.2, 0.5)
 
 

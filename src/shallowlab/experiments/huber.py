@@ -27,12 +27,12 @@ from shallowlab import plots, scratch
 from shallowlab.callbacks import EachEpoch
 from shallowlab.data import synthetic
 from shallowlab.data.batches import Batches
-from shallowlab.experiments import linreg
+from shallowlab.experiments import linreg, title
 from shallowlab.experiments.base import Experiment
 from shallowlab.steps import AutogradStep
 from shallowlab.train import fit
 
-TITLE = "squared vs Huber loss on labels with 5% outliers (d2l 3.2-3.3 exercise)"
+TITLE = title("huber")
 FRACTION, SHIFT, DELTA = 0.05, (10.0, 50.0), 1.0
 
 

@@ -18,7 +18,7 @@ import torch
 
 from shallowlab import metrics, plots
 from shallowlab.data.batches import Batches
-from shallowlab.experiments import mlp
+from shallowlab.experiments import mlp, title
 from shallowlab.experiments.base import Experiment
 from shallowlab.experiments.classify import (
     check_scratch,
@@ -27,7 +27,7 @@ from shallowlab.experiments.classify import (
 )
 from shallowlab.runs import RunDir
 
-TITLE = "label smoothing: accuracy and calibration on Fashion-MNIST"
+TITLE = title("label-smoothing")
 BINS = 15
 
 

@@ -25,11 +25,12 @@ from shallowlab.callbacks import EachEpoch
 from shallowlab.data import synthetic
 from shallowlab.data.batches import Batches
 from shallowlab.errors import ConfigError
+from shallowlab.experiments import title
 from shallowlab.experiments.base import Experiment, Headline
 from shallowlab.steps import AutogradStep
 from shallowlab.train import evaluate, fit
 
-TITLE = "linear regression on synthetic data (d2l 3.2-3.3)"
+TITLE = title("linreg")
 TRUE_W, TRUE_B, NOISE, EXAMPLES = (2.0, -3.4), 4.2, 0.01, 1000
 
 

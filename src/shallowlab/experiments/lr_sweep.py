@@ -28,12 +28,12 @@ from shallowlab import plots
 from shallowlab.callbacks import EachEpoch
 from shallowlab.data.batches import Batches
 from shallowlab.errors import DivergedError
-from shallowlab.experiments import linreg
+from shallowlab.experiments import linreg, title
 from shallowlab.experiments.base import Experiment
 from shallowlab.steps import AutogradStep
 from shallowlab.train import evaluate, fit
 
-TITLE = "linear regression at eight learning rates, one start, one batch order (d2l 3.2-3.3)"
+TITLE = title("lr-sweep")
 RATES = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 
 

@@ -42,6 +42,7 @@ import torch
 
 from shallowlab import devices, nets, scratch
 from shallowlab.errors import ConfigError
+from shallowlab.experiments import title
 from shallowlab.experiments.base import Experiment, Headline
 from shallowlab.experiments.classify import (
     Schedule,
@@ -50,7 +51,7 @@ from shallowlab.experiments.classify import (
     train_classifier,
 )
 
-TITLE = "MLP on Fashion-MNIST (d2l 4.2-4.3)"
+TITLE = title("mlp")
 # --fast: the recipe's settings (each may still be given explicitly) and what comes with them
 FAST = {"hidden": (1024, 256), "init": "he", "lr": 0.05, "batch_size": 128,
         "weight_decay": 5e-5, "epochs": 20}

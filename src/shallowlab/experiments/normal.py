@@ -16,9 +16,10 @@ from collections.abc import Sequence
 import torch
 
 from shallowlab import plots
+from shallowlab.experiments import title
 from shallowlab.experiments.base import Experiment
 
-TITLE = "the normal distribution for several means and standard deviations (d2l 3.1)"
+TITLE = title("normal")
 PARAMS = ((0.0, 1.0), (0.0, 2.0), (3.0, 1.0))
 
 

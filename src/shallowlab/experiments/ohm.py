@@ -24,11 +24,12 @@ from shallowlab import nets, plots, scratch
 from shallowlab.callbacks import EachEpoch
 from shallowlab.data import synthetic
 from shallowlab.data.batches import Batches
+from shallowlab.experiments import title
 from shallowlab.experiments.base import Experiment
 from shallowlab.steps import AutogradStep
 from shallowlab.train import fit
 
-TITLE = "Ohm's law: a resistance learned from noisy I, V pairs (d2l 3.2 exercise)"
+TITLE = title("ohm")
 RESISTANCE, PAIRS, NOISE, MAX_CURRENT = 4.7, 200, 0.1, 2.0
 
 

@@ -27,9 +27,10 @@ import torch
 
 from shallowlab import plots
 from shallowlab.data import synthetic
+from shallowlab.experiments import title
 from shallowlab.experiments.base import Experiment
 
-TITLE = "a black body's temperature from its spectrum, by gradient descent (Planck's law)"
+TITLE = title("planck")
 TEMPERATURES = (3000.0, 5800.0, 10000.0)
 START, NOISE = 5000.0, 0.05
 WAVELENGTHS = (200e-9, 3000e-9, 100)  # metres: from, to, how many

@@ -30,11 +30,12 @@ from torch import nn
 from shallowlab import nets, plots
 from shallowlab.data import synthetic
 from shallowlab.data.batches import Batches
+from shallowlab.experiments import title
 from shallowlab.experiments.base import Experiment, Headline
 from shallowlab.steps import AutogradStep
 from shallowlab.train import fit
 
-TITLE = "polynomial under- and over-fitting, degree by cross-validation (d2l 4.4)"
+TITLE = title("polyfit")
 TRUE_W = (5.0, 1.2, -3.4, 5.6)
 BOOK_W = (5.01, 1.24, -3.42, 5.50)  # the book's cubic fit after 400 epochs
 FEATURES, TRAIN, TEST, NOISE = 20, 100, 100, 0.1

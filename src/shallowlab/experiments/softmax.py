@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from shallowlab import nets, scratch
+from shallowlab.experiments import title
 from shallowlab.experiments.base import Experiment, Headline
 from shallowlab.experiments.classify import check_scratch, common_defaults, train_classifier
 
-TITLE = "softmax regression on Fashion-MNIST (d2l 3.6-3.7)"
+TITLE = title("softmax")
 
 
 def build(config: dict, generator):

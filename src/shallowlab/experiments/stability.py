@@ -29,9 +29,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from shallowlab import devices, nets, plots
+from shallowlab.experiments import title
 from shallowlab.experiments.base import Experiment
 
-TITLE = "vanishing and exploding gradients; initialisation (d2l 4.8)"
+TITLE = title("stability")
 ACTS = ("sigmoid", "tanh", "relu")
 INITS = {"N(0, 0.01)": ("normal", 0.01), "N(0, 1)": ("normal", 1.0), "xavier": ("xavier", 0.0),
          "he": ("he", 0.0)}

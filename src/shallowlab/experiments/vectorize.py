@@ -12,10 +12,11 @@ from __future__ import annotations
 import torch
 
 from shallowlab import plots
+from shallowlab.experiments import title
 from shallowlab.experiments.base import Experiment
 from shallowlab.timing import Timer
 
-TITLE = "a Python loop against vectorised addition (d2l 3.1)"
+TITLE = title("vectorize")
 N, REPEATS = 10000, 3
 
 

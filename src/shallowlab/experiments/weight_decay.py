@@ -26,11 +26,12 @@ from torch import nn
 from shallowlab import nets, plots, scratch
 from shallowlab.data import synthetic
 from shallowlab.data.batches import Batches
+from shallowlab.experiments import title
 from shallowlab.experiments.base import Experiment, Headline
 from shallowlab.steps import AutogradStep
 from shallowlab.train import evaluate, fit
 
-TITLE = "weight decay on 200 inputs and 20 examples, swept over lambda (d2l 4.5)"
+TITLE = title("weight-decay")
 INPUTS, TRAIN, TEST, TRUE_W, TRUE_B, NOISE = 200, 20, 100, 0.01, 0.05, 0.01
 LAMBDAS = (0.0, 0.1, 0.3, 1.0, 3.0, 10.0)
 BOOK_NORM = {0.0: 13.0, 3.0: 0.36}  # the book's ||w|| after training with lambda 0 and 3
