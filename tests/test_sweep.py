@@ -7,7 +7,8 @@ import math
 
 import pytest
 
-from shallowlab.cli import _overrides, build_parser
+from shallowlab.cli import build_parser
+from shallowlab.cli.flags import overrides
 from shallowlab.errors import ConfigError
 from shallowlab.experiments import EXPERIMENTS
 from shallowlab.sweep import figures
@@ -83,7 +84,7 @@ def test_a_trial_runs_with_the_flags_that_give_its_settings():
                 "seed": 7}
     flags = run_flags(settings)
     args = build_parser(list(EXPERIMENTS)).parse_args(["run", "mlp", *flags])
-    given = {k: v for k, v in _overrides(args).items() if v is not None}
+    given = {k: v for k, v in overrides(args).items() if v is not None}
     assert given == {k: v for k, v in settings.items() if v is not False}
 
 
