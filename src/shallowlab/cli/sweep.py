@@ -49,16 +49,16 @@ class Strict(Parser):
         raise ConfigError(message)
 
 
-def _grid_value(settings: argparse.ArgumentParser, item: str, flag: str, token: str):
+def _grid_value(parser: argparse.ArgumentParser, item: str, flag: str, token: str):
     """``token`` as ``flag``'s value (``256+128`` for a list flag): what ``run`` would take."""
     if token in ("true", "false"):
         try:  # a switch such as --fast parses without a value
-            return vars(settings.parse_args([flag]))[flag[2:].replace("-", "_")] and \
+            return vars(parser.parse_args([flag]))[flag[2:].replace("-", "_")] and \
                 token == "true"
         except ConfigError:
             pass
     try:
-        given = overrides(settings.parse_args([flag, token.replace("+", ",")]))
+        given = overrides(parser.parse_args([flag, token.replace("+", ",")]))
     except ConfigError as e:
         raise ConfigError(f"--grid {item}: {e}") from None
     return next(v for v in given.values() if v is not None)
@@ -68,9 +68,9 @@ def _grid(items: list[str]) -> tuple[dict, dict]:
     """``--grid`` items as typed values: ({setting: [values]}, {setting: (kind, low, high)})."""
     from shallowlab.sweep.spec import RANGES
 
-    settings = Strict(prog="shallowlab sweep", add_help=False)
-    settings(settings)
-    known = vars(settings.parse_args([]))
+    parser = Strict(prog="shallowlab sweep", add_help=False)
+    settings(parser)
+    known = vars(parser.parse_args([]))
     grid, ranges = {}, {}
     for item in items:
         name, sep, values = item.partition("=")
@@ -86,13 +86,13 @@ def _grid(items: list[str]) -> tuple[dict, dict]:
         kind, _, span = values.partition(":")
         if kind in RANGES:
             low, _, high = span.partition(":")
-            low, high = (_grid_value(settings, item, flag, v) for v in (low, high))
+            low, high = (_grid_value(parser, item, flag, v) for v in (low, high))
             if not low < high or (kind == "log" and not low > 0):
                 raise ConfigError(f"--grid {item}: a range needs LOW < HIGH" +
                                   (", both > 0 for log" if kind == "log" else ""))
             ranges[key] = (kind, low, high)
         else:
-            grid[key] = [_grid_value(settings, item, flag, v) for v in values.split(",") if v]
+            grid[key] = [_grid_value(parser, item, flag, v) for v in values.split(",") if v]
     return grid, ranges
 
 
