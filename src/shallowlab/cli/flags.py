@@ -53,6 +53,9 @@ def settings(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", help="how a training step is computed: auto (the fused step "
                         "wherever it applies), autograd (the book's), fused, or compiled "
                         "(torch.compile; CUDA graphs on a GPU)")
+    parser.add_argument("--precision", help="fp32 (the book's) or bf16: the matrix products "
+                        "in bfloat16, the weights, loss and update in fp32; used where the CPU "
+                        "(AVX-512 BF16, AMX) or GPU computes bf16 faster, else fp32, said so")
     parser.add_argument("--tensorboard", action="store_true", default=None,
                         help="also write TensorBoard event files into the run folder's "
                         "tensorboard/ (needs pip install 'shallowlab[tensorboard]')")
