@@ -64,10 +64,11 @@ def settings(parser: argparse.ArgumentParser) -> None:
 
 
 def overrides(args: argparse.Namespace) -> dict:
-    settings = dict(vars(args))
+    """The experiment settings in ``args``, None where not given; list flags as tuples."""
+    given = dict(vars(args))
     for key in NOT_SETTINGS:
-        settings.pop(key, None)
+        given.pop(key, None)
     for key in ("hidden", "dropout"):  # `--hidden 256 256` and `--hidden 256,256` alike
-        if settings[key] is not None:
-            settings[key] = tuple(x for part in settings[key] for x in part)
-    return settings
+        if given[key] is not None:
+            given[key] = tuple(x for part in given[key] for x in part)
+    return given
