@@ -1,4 +1,5 @@
-"""Where training runs: choosing a device, checking one exists, and how much memory it has.
+"""Where training runs: choosing a device, checking one exists, how much memory it has, and
+whether it computes bf16 faster than fp32 (:func:`slow_bf16`).
 
 ``resolve_device`` and ``reads_are_free`` serve the training loop; ``check_device`` and
 ``available_memory`` serve the settings check, which refuses a device this machine lacks and a
@@ -32,6 +33,29 @@ def resolve_device(name: str = "auto") -> torch.device:
     if _mps_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def slow_bf16(device: torch.device) -> str | None:
+    """Why bf16 products would not be faster than fp32 on ``device``, or None where they are:
+    a GPU that computes in bf16, a CPU with AVX-512 BF16 or AMX instructions. Elsewhere torch
+    still computes in bf16, by converting to fp32 and back, slower than fp32 itself."""
+    if device.type == "cuda":
+        return None if torch.cuda.is_bf16_supported() else \
+            f"{torch.cuda.get_device_name(device)} has no bf16 arithmetic"
+    if device.type == "cpu":
+        if _cpu_flags() & {"avx512_bf16", "amx_bf16"}:
+            return None
+        return "this CPU has neither AVX-512 BF16 nor AMX instructions"
+    return f"shallowlab does not use bf16 on {device.type}"
+
+
+def _cpu_flags() -> set[str]:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:  # not Linux: no way to tell, so no claim of fast bf16
+        return set()
+    line = next((x for x in text.splitlines() if x.startswith("flags")), "")
+    return set(line.partition(":")[2].split())
 
 
 def _mps_available() -> bool:

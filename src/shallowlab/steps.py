@@ -10,6 +10,11 @@ picks the step once (:func:`make_step`); the loop never looks inside it.
     fused      the MLP's forward, backward and SGD update written out (:mod:`shallowlab.fused`)
     compiled   autograd through ``torch.compile(model)``; CUDA graphs on a GPU
     auto       fused wherever it applies, autograd elsewhere
+
+Each step computes in ``precision``: ``fp32``, or ``bf16``: the matrix products in bfloat16
+(8 bits of mantissa, the range of fp32), the weights, the loss, the softmax and the update in
+fp32, as Lightning's "bf16-mixed" and Keras's "mixed_bfloat16" do. Autograd gets it from
+``torch.autocast``; the fused step casts its operands itself.
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ ENGINES = ("auto", "autograd", "fused", "compiled")
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Updater = torch.optim.Optimizer | Callable[[int], None]
 
-__all__ = ["ENGINES", "STEPS", "AutogradStep", "FusedStep", "make_step", "resolve_engine"]
+PRECISIONS = ("fp32", "bf16")
+__all__ = ["ENGINES", "PRECISIONS", "STEPS", "AutogradStep", "FusedStep", "make_step",
+           "resolve_engine"]
 
 
 def device_of(model) -> torch.device:
@@ -44,14 +51,21 @@ class AutogradStep:
 
     engine = "autograd"
 
-    def __init__(self, model, loss_fn: LossFn, updater: Updater, net=None) -> None:
+    def __init__(self, model, loss_fn: LossFn, updater: Updater, net=None,
+                 precision: str = "fp32") -> None:
         self.model, self.loss_fn, self.updater = model, loss_fn, updater
         self.net = model if net is None else net  # what computes the forward pass
         self.device = device_of(model)
+        self.bf16 = precision == "bf16"
         self._loss, self._batch_size = None, 0
 
     def forward(self, X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        out = self.net(X)
+        if self.bf16:  # the products in bf16; the output back in fp32 for the loss
+            with torch.autocast(self.device.type, dtype=torch.bfloat16):
+                out = self.net(X)
+            out = out.float()
+        else:
+            out = self.net(X)
         self._loss, self._batch_size = self.loss_fn(out, y), len(y)
         return out, self._loss
 
@@ -76,10 +90,11 @@ class CompiledStep(AutogradStep):
 
     engine = "compiled"
 
-    def __init__(self, model, loss_fn: LossFn, updater: Updater) -> None:
+    def __init__(self, model, loss_fn: LossFn, updater: Updater, precision: str = "fp32") -> None:
         on_gpu = device_of(model).type == "cuda"
         super().__init__(model, loss_fn, updater,
-                         torch.compile(model, mode="reduce-overhead" if on_gpu else None))
+                         torch.compile(model, mode="reduce-overhead" if on_gpu else None),
+                         precision)
 
 
 def resolve_engine(model, loss_fn: LossFn, updater: Updater,
@@ -105,8 +120,13 @@ def resolve_engine(model, loss_fn: LossFn, updater: Updater,
 STEPS = {"autograd": AutogradStep, "fused": FusedStep, "compiled": CompiledStep}
 
 
-def make_step(model, loss_fn: LossFn, updater: Updater, engine: str = "auto"):
+def make_step(model, loss_fn: LossFn, updater: Updater, engine: str = "auto",
+              precision: str = "fp32"):
     """The step for ``engine`` (see :func:`resolve_engine`): a :class:`FusedStep`,
-    :class:`CompiledStep` or :class:`AutogradStep` over ``model``, ``loss_fn`` and ``updater``.
+    :class:`CompiledStep` or :class:`AutogradStep` over ``model``, ``loss_fn`` and ``updater``,
+    computing in ``precision``.
     """
-    return STEPS[resolve_engine(model, loss_fn, updater, engine)[0]](model, loss_fn, updater)
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
+    step = STEPS[resolve_engine(model, loss_fn, updater, engine)[0]]
+    return step(model, loss_fn, updater, precision=precision)

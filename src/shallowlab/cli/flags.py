@@ -53,6 +53,9 @@ def settings(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", help="how a training step is computed: auto (the fused step "
                         "wherever it applies), autograd (the book's), fused, or compiled "
                         "(torch.compile; CUDA graphs on a GPU)")
+    parser.add_argument("--precision", help="fp32 (the book's) or bf16: the matrix products "
+                        "in bfloat16, the weights, loss and update in fp32; used where the CPU "
+                        "(AVX-512 BF16, AMX) or GPU computes bf16 faster, else fp32, said so")
     parser.add_argument("--tensorboard", action="store_true", default=None,
                         help="also write TensorBoard event files into the run folder's "
                         "tensorboard/ (needs pip install 'shallowlab[tensorboard]')")
@@ -61,10 +64,11 @@ def settings(parser: argparse.ArgumentParser) -> None:
 
 
 def overrides(args: argparse.Namespace) -> dict:
-    settings = dict(vars(args))
+    """The experiment settings in ``args``, None where not given; list flags as tuples."""
+    given = dict(vars(args))
     for key in NOT_SETTINGS:
-        settings.pop(key, None)
+        given.pop(key, None)
     for key in ("hidden", "dropout"):  # `--hidden 256 256` and `--hidden 256,256` alike
-        if settings[key] is not None:
-            settings[key] = tuple(x for part in settings[key] for x in part)
-    return settings
+        if given[key] is not None:
+            given[key] = tuple(x for part in given[key] for x in part)
+    return given

@@ -19,7 +19,7 @@ from shallowlab import nets, tensorboard
 from shallowlab.devices import available_memory, check_device
 from shallowlab.errors import ConfigError, DivergedError, ShallowlabError
 from shallowlab.runs import RunDir
-from shallowlab.steps import ENGINES
+from shallowlab.steps import ENGINES, PRECISIONS
 
 Log = Callable[[str], None]
 OOM = r"out of memory|allocate memory"  # torch's words when CUDA, MPS or its CPU allocator fail
@@ -111,6 +111,7 @@ CHOICES = {
     "activation": tuple(nets.ACTIVATIONS),
     "init": nets.INITS,
     "engine": ENGINES,
+    "precision": PRECISIONS,
 }
 
 

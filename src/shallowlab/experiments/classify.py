@@ -19,7 +19,7 @@ from shallowlab import metrics, nets, plots, schedules, scratch
 from shallowlab.callbacks import LrSchedule
 from shallowlab.data import fashion_mnist
 from shallowlab.data.batches import Batches
-from shallowlab.devices import resolve_device
+from shallowlab.devices import resolve_device, slow_bf16
 from shallowlab.errors import ConfigError
 from shallowlab.experiments.base import Log
 from shallowlab.runs import CHECKPOINT, Checkpointer, Checkpointing, RunDir
@@ -37,7 +37,8 @@ def common_defaults() -> dict:
     """The book's settings for chapter 3 and 4 classifiers."""
     return {"impl": "concise", "epochs": 10, "lr": 0.1, "batch_size": 256, "init": "normal",
             "init_std": 0.01, "weight_decay": 0.0, "label_smoothing": 0.0, "seed": 0,
-            "device": "auto", "engine": "auto", "data_dir": None, "tensorboard": False}
+            "device": "auto", "engine": "auto", "precision": "fp32", "data_dir": None,
+            "tensorboard": False}
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,8 @@ def prepare_run(config: dict, run: RunDir, log: Log,
         loss, updater = setup(model, config)
     else:
         loss, updater = concise_setup(model, config, schedule.momentum)
-    step = _step(model, loss, updater, config["engine"], log)
+    precision = _precision(config["precision"], device, log)
+    step = _step(model, loss, updater, config["engine"], precision, log)
 
     X_train, X_test = to_float(data.train_images, device), to_float(data.test_images, device)
     if schedule is not None and schedule.standardize:  # x <- (x - mean) / std, train's stats
@@ -160,19 +162,32 @@ def prepare_run(config: dict, run: RunDir, log: Log,
     if config.get("tensorboard"):
         callbacks.append(TensorBoardLogger(run / "tensorboard", model, loss,
                                            (train.X[:PROBE], train.y[:PROBE]), optimizer, config))
-    extra = {"device": str(device), "engine": step.engine, "data": str(data.source)}
+    extra = {"device": str(device), "engine": step.engine, "precision": precision,
+             "data": str(data.source)}
     metric = scratch.correct if config["impl"] == "scratch" else metrics.correct
     return Prepared(step, train, test, callbacks, metric, history, partial, extra)
 
 
-def _step(model, loss, updater, engine: str, log: Log):
+def _precision(asked: str, device: torch.device, log: Log) -> str:
+    """The precision a run computes in: ``bf16`` only where it is faster than fp32, else fp32,
+    said in the log (the run's config keeps what was asked, its summary what ran)."""
+    if asked == "bf16":
+        reason = slow_bf16(device)
+        if reason is None:
+            return "bf16"
+        log(f"--precision bf16: {reason}, so bf16 would be slower here; training in fp32")
+    return "fp32"
+
+
+def _step(model, loss, updater, engine: str, precision: str, log: Log):
     """The training step ``--engine`` asks for, said in the log."""
     try:
         name, reason = resolve_engine(model, loss, updater, engine)
     except ValueError as e:  # --engine fused where it does not apply
         raise ConfigError(f"--engine fused: {e}; use --engine auto or autograd") from None
-    log(f"engine: {name}" + (f" (the fused step does not apply: {reason})" if reason else ""))
-    return STEPS[name](model, loss, updater)
+    log(f"engine: {name}" + (f" (the fused step does not apply: {reason})" if reason else "")
+        + (", products in bf16" if precision == "bf16" else ""))
+    return STEPS[name](model, loss, updater, precision=precision)
 
 
 def _batch_size(config: dict, schedule: Schedule | None):

@@ -42,6 +42,7 @@ font-weight:600}
 gap:1rem;margin:1rem 0}
 figure{margin:0;background:#fff;color:#1f2328;border:1px solid var(--line);border-radius:6px;
 padding:.5rem}figure.wide{grid-column:1/-1}
+.figures figure:only-child{grid-column:1/-1;max-width:760px}
 figure img{display:block;width:100%;height:auto}figcaption{font-size:.9rem;padding-top:.3rem}
 details{margin:.75rem 0}summary{cursor:pointer;color:var(--muted)}
 pre{background:var(--card);padding:.75rem;font-size:.8rem;white-space:pre-wrap}
@@ -63,13 +64,14 @@ def _figure(path: Path, caption: str) -> str:
             f"<figcaption>{e(caption)}</figcaption></figure>")
 
 
-def _figures(figures: list[tuple[Path, str]]) -> str:
+def figures(figures: list[tuple[Path, str]]) -> str:
+    """Figures side by side (a grid), each inlined, with its caption."""
     if not figures:
         return ""
     return "<div class='figures'>" + "".join(_figure(p, c) for p, c in figures) + "</div>"
 
 
-def _table(header: list[str], rows: list[list[str]], numeric: set[int]) -> str:
+def table(header: list[str], rows: list[list[str]], numeric: set[int]) -> str:
     """A table from already-escaped cells, in a box that scrolls sideways if need be."""
     head = "".join(f"<th>{h}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td{' class=n' if i in numeric else ''}>{c}</td>"
@@ -87,7 +89,7 @@ def _results(sections: list[Section]) -> str:
               f"<span class='{e(v)}'>{e(marks.get(v, v))}</span>"]
              for s, name, ours, book, tol, v in rows]
     return (f"<p>{agree} of {len(rows)} numbers agree with the book within its tolerance.</p>"
-            + _table(["Run", "Number", "shallowlab", "Book", "Tolerance", "Verdict"], cells,
+            + table(["Run", "Number", "shallowlab", "Book", "Tolerance", "Verdict"], cells,
                      {2, 3, 4}))
 
 
@@ -108,8 +110,8 @@ def _section(s: Section) -> str:
         flags = "".join(f"<code>{e(f)}</code> " for f in re.split(r" (?=--)", s.settings))
         parts.append(f"<p class='settings'>Settings: {flags}</p>")
     if s.numbers:
-        parts.append(_table(["Number", "Value"], [[e(w), e(v)] for w, v in s.numbers], {1}))
-    parts.append(_figures(s.figures))
+        parts.append(table(["Number", "Value"], [[e(w), e(v)] for w, v in s.numbers], {1}))
+    parts.append(figures(s.figures))
     raw = json.dumps(s.raw, indent=2)
     parts.append(f"<details><summary>All numbers of this run, as recorded</summary>"
                  f"<pre>{e(raw)}</pre></details></section>")
@@ -125,10 +127,7 @@ def page(sections: list[Section], facts: Facts) -> str:
               f"{e(s.status)}") + "</span></li>" for s in sections]
     if facts.comparisons:
         toc.append("<li><a href='#compare'>Runs compared</a></li>")
-    parts = ["<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-             "<meta name='viewport' content='width=device-width, initial-scale=1'>",
-             f"<title>shallowlab report</title><style>{CSS}</style></head><body>",
-             "<header><h1>shallowlab report</h1><dl class='facts'>"
+    parts = ["<header><h1>shallowlab report</h1><dl class='facts'>"
              + "".join(f"<dt>{k}</dt><dd>{e(v)}</dd>" for k, v in rows) + "</dl></header>",
              "<section id='results'><h2>Results against the book</h2>"
              + _results(sections) + "</section>",
@@ -136,6 +135,13 @@ def page(sections: list[Section], facts: Facts) -> str:
     parts += [_section(s) for s in sections]
     if facts.comparisons:
         parts.append("<section id='compare'><h2>Runs compared</h2>"
-                     + _figures(facts.comparisons) + "</section>")
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
+                     + figures(facts.comparisons) + "</section>")
+    return document("shallowlab report", "\n".join(parts))
+
+
+def document(title: str, body: str) -> str:
+    """A self-contained HTML document: ``body`` (already escaped) in the report's style."""
+    return ("<!doctype html><html lang='en'><head><meta charset='utf-8'>\n"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>\n"
+            f"<title>{e(title)}</title><style>{CSS}</style></head><body>\n{body}\n"
+            "</body></html>\n")

@@ -152,8 +152,9 @@ def finish(spec: Spec, rows: list[dict], folder: Path) -> None:
     ranked = score(rows)
     figure = folder / "sweep.png"
     if ranked is not None:
+        seeds = f", mean ± std over {len(spec.seeds)} seeds" if len(spec.seeds) > 1 else ""
         fig = figures.draw(rows, configs, keys, ranked[0], ranked[1],
-                           f"{spec.experiment}: {ranked[1]} by setting")
+                           f"{spec.experiment}: {ranked[1]}{seeds}")
         try:
             atomic_write(figure, plots.png_bytes(fig, dpi=110))
         finally:

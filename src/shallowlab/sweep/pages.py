@@ -6,23 +6,13 @@ Everything that comes from outside (settings, folder names, errors) is escaped i
 
 from __future__ import annotations
 
-import base64
-import html
+from html import escape as e
 from pathlib import Path
 
+from shallowlab.report.html_page import document, figures, table
 from shallowlab.runs import atomic_write
 from shallowlab.sweep.results import describe, score
 from shallowlab.sweep.spec import text
-
-STYLE = """
-:root{color-scheme:light dark;--line:#8884;--bad:#c0392b;--good:#1e8449}
-body{font:16px/1.5 system-ui,sans-serif;max-width:1100px;margin:auto;padding:1rem}
-h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem}
-.scroll{overflow-x:auto}table{border-collapse:collapse;font-variant-numeric:tabular-nums}
-td,th{border-bottom:1px solid var(--line);padding:.3rem .7rem;text-align:left}
-td.n{text-align:right}.failed{color:var(--bad)}.completed{color:var(--good)}
-img{max-width:100%;height:auto}.best{font-size:1.1rem}
-"""
 
 
 def _number(value, digits: int = 4) -> str:
@@ -83,37 +73,24 @@ def markdown(spec: dict, rows: list[dict], configs: list[dict], swept: list[str]
 
 def html_page(spec: dict, rows: list[dict], configs: list[dict], swept: list[str],
               figure: Path | None) -> str:
-    e = html.escape
+    """The page in the report's style (:mod:`shallowlab.report.html_page`)."""
     head, best, ranked = _intro(spec, rows, configs, swept)
-
-    def table(header, body, status_column=None):
-        cells = "".join(f"<th>{e(h)}</th>" for h in header)
-        out = [f"<div class='scroll'><table><tr>{cells}</tr>"]
-        for r in body:
-            tds = []
-            for i, c in enumerate(r):
-                cls = c if i == status_column else ("n" if c[:1].isdigit() else "")
-                tds.append(f"<td class='{cls}'>{e(c)}</td>")
-            out.append("<tr>" + "".join(tds) + "</tr>")
-        return "".join(out) + "</table></div>"
-
-    parts = ["<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-             "<meta name='viewport' content='width=device-width,initial-scale=1'>",
-             f"<title>Sweep of {e(spec['experiment'])}</title><style>{STYLE}</style></head>",
-             f"<body><h1>Sweep of {e(spec['experiment'])}</h1><p>{e(head)}</p>"]
-    if best:
-        parts.append(f"<p class='best'><strong>{e(best)}</strong></p>")
+    parts = [f"<header><h1>Sweep of {e(spec['experiment'])}</h1><p>{e(head)}</p>"
+             + (f"<p><strong>{e(best)}</strong></p>" if best else "") + "</header>"]
     if ranked is not None:
-        parts.append(f"<h2>Configurations, by {e(ranked[1])}</h2>")
-        parts.append(table(*_config_rows(configs, swept, ranked[0])))
-    if figure is not None and figure.exists():
-        data = base64.b64encode(figure.read_bytes()).decode()
-        parts.append(f"<p><img alt='{e(ranked[1] if ranked else 'score')} against the swept "
-                     f"settings' src='data:image/png;base64,{data}'></p>")
-    key = ranked[0] if ranked else "final_train_loss"
-    parts += ["<h2>Trials</h2>", table(*_trial_rows(rows, swept, key), status_column=1),
-              "</body></html>"]
-    return "\n".join(parts) + "\n"
+        header, body = _config_rows(configs, swept, ranked[0])
+        parts.append(f"<h2>Configurations, by {e(ranked[1])}</h2>"
+                     + table([e(h) for h in header], [[e(c) for c in r] for r in body],
+                             {0, len(header) - 3, len(header) - 2, len(header) - 1}))
+    if figure is not None:
+        parts.append(figures([(figure, f"{ranked[1] if ranked else 'score'} against the "
+                                       "swept settings, mean and standard deviation over "
+                                       "seeds")]))
+    header, body = _trial_rows(rows, swept, ranked[0] if ranked else "final_train_loss")
+    cells = [[e(r[0]), f"<span class='{e(r[1])}'>{e(r[1])}</span>", *map(e, r[2:])]
+             for r in body]
+    parts.append("<h2>Trials</h2>" + table([e(h) for h in header], cells, {2, 3, 4}))
+    return document(f"Sweep of {spec['experiment']}", "\n".join(parts))
 
 
 def write(folder: Path, spec: dict, rows: list[dict], configs: list[dict],

@@ -1,0 +1,124 @@
+"""``--precision bf16``: products in bfloat16, the rest in fp32, through either engine; used
+where bf16 is faster, said plainly where it is not."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from shallowlab import metrics, nets
+from shallowlab.data import fashion_mnist
+from shallowlab.data.batches import Batches
+from shallowlab.devices import slow_bf16
+from shallowlab.steps import AutogradStep, FusedStep, make_step
+from shallowlab.train import evaluate, fit
+from tests.test_fused import CE, _pair
+from tests.test_train import _toy
+
+BF16_EPS = 2 ** -8  # bfloat16 keeps 8 significant bits: a relative rounding of up to this
+
+
+@pytest.mark.parametrize("optimizer_name", ["sgd", "decay", "momentum"])
+@pytest.mark.parametrize("model_name", ["mlp", "mlp2"])
+def test_bf16_fused_and_autocast_autograd_agree_to_bf16_rounding(model_name, optimizer_name):
+    (a, opt_a), (f, opt_f) = _pair(model_name, optimizer_name)
+    by_autograd = AutogradStep(a, CE, opt_a, precision="bf16")
+    fused = FusedStep(f, CE, opt_f, precision="bf16")
+    g = torch.Generator().manual_seed(1)
+    for batch_size in (64, 64, 23):
+        X = torch.rand(batch_size, 28, 28, generator=g)
+        y = torch.randint(0, 10, (batch_size,), generator=g)
+        out_a, loss_a = by_autograd.forward(X, y)
+        out_f, loss_f = fused.forward(X, y)
+        assert out_f.dtype == loss_f.dtype == torch.float32  # the loss in fp32
+        torch.testing.assert_close(out_f, out_a.detach(), rtol=4 * BF16_EPS, atol=1e-2)
+        by_autograd.update()
+        fused.update()
+    for (name, p), q in zip(a.named_parameters(), f.parameters(), strict=True):
+        assert q.dtype == torch.float32  # fp32 master weights
+        torch.testing.assert_close(q, p, rtol=4 * BF16_EPS, atol=2e-3, msg=name)
+
+
+def test_bf16_steps_really_compute_in_bf16():
+    """Not fp32 under another name: the first step's weights differ from fp32's by more than
+    fp32 rounding, and by no more than bf16's."""
+    for engine in ("autograd", "fused"):
+        (m32, o32), (m16, o16) = _pair("mlp", "sgd")
+        X = torch.rand(64, 28, 28, generator=torch.Generator().manual_seed(2))
+        y = torch.randint(0, 10, (64,), generator=torch.Generator().manual_seed(3))
+        for model, opt, precision in ((m32, o32, "fp32"), (m16, o16, "bf16")):
+            step = make_step(model, CE, opt, engine, precision)
+            step.forward(X, y)
+            step.update()
+        gap = max((p - q).abs().max().item() for p, q in zip(m32.parameters(),
+                                                              m16.parameters()))
+        assert 1e-6 < gap < 1e-2, (engine, gap)
+
+
+def test_bf16_trains_the_toy_problem_as_well_as_fp32():
+    accs = {}
+    for precision in ("fp32", "bf16"):
+        (model, opt), _ = _pair("mlp", "sgd")
+        test = _toy(300, 2, shuffle=False)
+        fit(make_step(model, CE, opt, "auto", precision),
+            _toy(600, 1, generator=torch.Generator().manual_seed(0)), epochs=3, test=test,
+            progress=False, log=lambda s: None)
+        accs[precision] = evaluate(model, CE, test, metrics.correct)[1]
+    assert accs["fp32"] > 0.9 and abs(accs["bf16"] - accs["fp32"]) <= 0.02, accs
+
+
+@pytest.mark.data
+def test_bf16_on_fashion_mnist_ends_where_fp32_does(real_data):
+    """An epoch of a 784-64-10 MLP (the book's recipe, a narrower layer: bf16 is slow on a CPU
+    without it), the fused step in each precision, over two seeds: the test accuracies agree
+    within 0.01."""
+    data = fashion_mnist.load(real_data)
+    X = data.train_images.float() / 255
+    X_test = data.test_images.float() / 255
+    gap = []
+    for seed in (0, 1):
+        acc = {}
+        for precision in ("fp32", "bf16"):
+            model = nets.init_(nets.mlp(784, (64,), 10), "normal", 0.01,
+                               torch.Generator().manual_seed(seed))
+            opt = torch.optim.SGD(model.parameters(), lr=0.1)
+            train = Batches(X, data.train_labels, 256,
+                            generator=torch.Generator().manual_seed(seed + 1))
+            test = Batches(X_test, data.test_labels, 1000, shuffle=False)
+            history = fit(make_step(model, CE, opt, "fused", precision), train, epochs=1,
+                          test=test, progress=False, log=lambda s: None)
+            acc[precision] = history[-1]["test_acc"]
+        assert acc["fp32"] > 0.65, acc
+        gap.append(abs(acc["bf16"] - acc["fp32"]))
+    assert sum(gap) / len(gap) <= 0.01, gap
+
+
+def test_the_run_records_what_was_asked_and_what_ran(toy_data, tmp_path):
+    out = tmp_path / "run"
+    result = subprocess.run([sys.executable, "-m", "shallowlab", "run", "mlp", "--epochs", "1",
+                             "--precision", "bf16", "--data-dir", str(toy_data), "--out",
+                             str(out), "--threads", "1"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    config = json.loads((out / "config.json").read_text())
+    summary = json.loads((out / "summary.json").read_text())
+    assert config["precision"] == "bf16"
+    reason = slow_bf16(torch.device("cpu"))
+    if reason is None:  # a CPU with AVX-512 BF16 or AMX
+        assert summary["precision"] == "bf16" and "products in bf16" in result.stdout
+    else:
+        assert summary["precision"] == "fp32"
+        assert f"--precision bf16: {reason}, so bf16 would be slower here; training in fp32" \
+            in result.stdout
+
+
+def test_an_unknown_precision_is_refused_in_one_line(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "shallowlab", "run", "mlp", "--precision",
+                             "fp16", "--out", str(tmp_path / "run")],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    assert result.stderr.strip().endswith("--precision fp16 is invalid: choose from fp32, bf16")
