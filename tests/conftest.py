@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -120,6 +121,20 @@ MLP_SWEEP = ("mlp", "--grid", "lr=0.05,0.2", "--grid", "hidden=64,256", "--seeds
 
 def shallowlab_command(*args) -> list[str]:
     return [sys.executable, "-m", "shallowlab", *map(str, args)]
+
+
+@contextlib.contextmanager
+def running(command: list[str]):
+    """A process a test starts and drives; terminated by its id if the test ends (passing or
+    failing) while it still runs, so that no sweep outlives its test."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.communicate(timeout=120)
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ from tests.conftest import (
     MLP_SWEEP,
     history_without_seconds,
     is_png,
+    running,
     shallowlab_command,
     trials_without_seconds,
 )
@@ -89,11 +90,10 @@ def test_the_issues_sweep_leaves_its_files_and_names_the_best_configuration(mlp_
 @pytest.mark.data
 def test_a_sweep_killed_and_resumed_ends_as_an_uninterrupted_one(mlp_sweep, tmp_path):
     out = tmp_path / "sweep"
-    process = subprocess.Popen(shallowlab_command("sweep", *MLP_SWEEP, "--out", out),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    wait_for(lambda: completed(out) >= 3, process=process)
-    process.kill()  # kill -9: no chance to tidy up; its trials stop as its children
-    process.wait()
+    with running(shallowlab_command("sweep", *MLP_SWEEP, "--out", out)) as process:
+        wait_for(lambda: completed(out) >= 3, process=process)
+        process.kill()  # kill -9: no chance to tidy up; its trials stop as its children
+        process.wait()
     assert completed(out) < 8
     resumed = sweep("--resume", out)
     assert resumed.returncode == 0, resumed.stderr
@@ -120,11 +120,10 @@ def test_ctrl_c_keeps_finished_trials_and_resume_finishes_the_sweep(toy_data, tm
     out = tmp_path / "s"
     args = ("mlp", "--grid", "lr=0.05,0.1", "--seeds", "2", "--epochs", "3",
             "--data-dir", toy_data, "--out", out)
-    process = subprocess.Popen(shallowlab_command("sweep", *args), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-    wait_for(lambda: completed(out) >= 1, process=process)
-    process.send_signal(signal.SIGINT)
-    printed, err = process.communicate(timeout=120)
+    with running(shallowlab_command("sweep", *args)) as process:
+        wait_for(lambda: completed(out) >= 1, process=process)
+        process.send_signal(signal.SIGINT)
+        printed, err = process.communicate(timeout=120)
     assert process.returncode == 130, printed + err
     assert f"shallowlab sweep --resume {out}" in err
     states = [r["status"] for r in rows(out)]

@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import (
     MLP_SWEEP,
     history_without_seconds,
+    running,
     shallowlab_command,
     trials_without_seconds,
 )
@@ -51,21 +52,21 @@ def test_losing_a_node_in_the_middle_loses_no_trial(cluster, toy_data, tmp_path)
     out = tmp_path / "s"
     args = ("mlp", "--grid", "lr=0.05,0.1,0.2", "--seeds", "2", "--epochs", "3",
             "--data-dir", toy_data, "--out", out, "--ray", ADDRESS)
-    process = subprocess.Popen(cluster.inside(*shallowlab_command("sweep", *args)),
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with running(cluster.inside(*shallowlab_command("sweep", *args))) as process:
 
-    def finished() -> int:
-        try:
-            return len(json.loads((out / "trials.json").read_text()))
-        except (OSError, ValueError):
-            return 0
+        def finished() -> int:
+            try:
+                return len(json.loads((out / "trials.json").read_text()))
+            except (OSError, ValueError):
+                return 0
 
-    deadline = time.monotonic() + 300
-    while finished() == 0:  # trials.json appears when the first trial ends
-        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
-        time.sleep(0.1)
-    cluster.kill_worker_node()  # the worker node is in the middle of a trial now
-    printed, err = process.communicate(timeout=600)
+        deadline = time.monotonic() + 300
+        while finished() == 0:  # trials.json appears when the first trial ends
+            assert process.poll() is None and time.monotonic() < deadline, \
+                process.communicate()
+            time.sleep(0.1)
+        cluster.kill_worker_node()  # the worker node is in the middle of a trial now
+        printed, err = process.communicate(timeout=600)
     assert process.returncode == 0, err
     rows = json.loads((out / "trials.json").read_text())
     assert len(rows) == 6 and {r["status"] for r in rows} == {"completed"}

@@ -64,11 +64,11 @@ def _figure(path: Path, caption: str) -> str:
             f"<figcaption>{e(caption)}</figcaption></figure>")
 
 
-def figures(figures: list[tuple[Path, str]]) -> str:
+def figures(items: list[tuple[Path, str]]) -> str:
     """Figures side by side (a grid), each inlined, with its caption."""
-    if not figures:
+    if not items:
         return ""
-    return "<div class='figures'>" + "".join(_figure(p, c) for p, c in figures) + "</div>"
+    return "<div class='figures'>" + "".join(_figure(p, c) for p, c in items) + "</div>"
 
 
 def table(header: list[str], rows: list[list[str]], numeric: set[int]) -> str:

@@ -101,16 +101,16 @@ def execute(spec: Spec, trials: list[Trial], folder: Path, *, workers: int = 1, 
     rows = {t.name: trial_row(t, folder / t.name) for t in trials}
     jobs = [Job(t, folder / t.name, spec.experiment, spec.fixed, spec.threads)
             for t in trials if rows[t.name]["status"] != "completed"]
-    ranked = score(list(rows.values()))
+    scored = score(list(rows.values()))
     finished = len(trials) - len(jobs)
 
     def done(job: Job, exit_status: int, error: str | None = None) -> None:
-        nonlocal finished, ranked
+        nonlocal finished, scored
         finished += 1
         row = rows[job.trial.name] = trial_row(job.trial, job.folder, exit_status, error)
-        ranked = ranked or score([row])
+        scored = scored or score([row])
         what = row["error"] if row["status"] != "completed" else \
-            f"{ranked[1]} {row[ranked[0]]:.4f}" if ranked and row[ranked[0]] is not None else ""
+            f"{scored[1]} {row[scored[0]]:.4f}" if scored and row[scored[0]] is not None else ""
         seconds = f" ({row['seconds']:.1f} s)" if row["seconds"] is not None else ""
         log(f"[{finished}/{len(trials)}] {job.trial.name}: {row['status']}{seconds}"
             + (f": {what}" if what else ""))
@@ -149,12 +149,12 @@ def finish(spec: Spec, rows: list[dict], folder: Path) -> None:
     configs = configurations(rows, keys)
     write_trials(folder, rows)
     write_summary(folder, configs)
-    ranked = score(rows)
+    scored = score(rows)
     figure = folder / "sweep.png"
-    if ranked is not None:
+    if scored is not None:
         seeds = f", mean ± std over {len(spec.seeds)} seeds" if len(spec.seeds) > 1 else ""
-        fig = figures.draw(rows, configs, keys, ranked[0], ranked[1],
-                           f"{spec.experiment}: {ranked[1]}{seeds}")
+        fig = figures.draw(rows, configs, keys, scored[0], scored[1],
+                           f"{spec.experiment}: {scored[1]}{seeds}")
         try:
             atomic_write(figure, plots.png_bytes(fig, dpi=110))
         finally:

@@ -18,13 +18,18 @@ UNFINISHED = ("running", "interrupted")
 KEEP = {".lock"}  # a trial folder's files that outlive a fresh start
 
 
-def status(folder: Path) -> str | None:
-    """The run's status in ``folder/summary.json``; None where there is no readable one."""
+def summary(folder: Path) -> dict:
+    """``folder/summary.json``; empty where there is no readable one (a trial not yet run)."""
     try:
-        summary = json.loads((folder / "summary.json").read_text())
+        found = json.loads((folder / "summary.json").read_text())
     except (OSError, ValueError):
-        return None
-    return summary.get("status") if isinstance(summary, dict) else None
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def status(folder: Path) -> str | None:
+    """The run's status in ``folder/summary.json``; None where there is none."""
+    return summary(folder).get("status")
 
 
 @dataclass

@@ -20,7 +20,7 @@ import signal
 from pathlib import Path
 
 from shallowlab.runs import atomic_write
-from shallowlab.sweep.jobs import status
+from shallowlab.sweep.jobs import summary
 from shallowlab.sweep.spec import Trial, text
 
 METRICS = ("final_test_acc", "best_test_acc", "final_train_loss", "final_test_loss")
@@ -40,12 +40,10 @@ def trial_row(trial: Trial, folder: Path, exit_status: int | None = None,
               error: str | None = None) -> dict:
     """What ``folder`` says of ``trial``; ``exit_status`` (None: not run now) and ``error``,
     where known, explain a trial that ended without saying how."""
-    try:
-        summary = json.loads((folder / "summary.json").read_text())
-    except (OSError, ValueError):
-        summary = {}
-    state = status(folder) or {None: "pending", 130: "interrupted"}.get(exit_status, "failed")
-    error = summary.get("error") or error
+    saved = summary(folder)
+    state = saved.get("status") or {None: "pending", 130: "interrupted"}.get(exit_status,
+                                                                          "failed")
+    error = saved.get("error") or error
     if state == "running" and exit_status is not None:  # it ended without saying how
         state = "interrupted" if exit_status == 130 else "failed"
     if state == "failed" and error is None:  # a signal, a crash, a usage error
@@ -53,8 +51,8 @@ def trial_row(trial: Trial, folder: Path, exit_status: int | None = None,
             error = f"the trial's process was killed by {signal.Signals(-exit_status).name}"
         error = error or _last_line(folder / "run.log")
     row = {"trial": trial.name, **trial.settings, "seed": trial.seed, "status": state}
-    row.update({k: summary.get(k) for k in METRICS})
-    row.update(epochs=summary.get("epochs"), seconds=summary.get("seconds"), error=error)
+    row.update({k: saved.get(k) for k in METRICS})
+    row.update(epochs=saved.get("epochs"), seconds=saved.get("seconds"), error=error)
     return row
 
 
