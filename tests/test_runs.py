@@ -78,7 +78,7 @@ def test_save_figure_writes_the_png_and_lets_go_of_the_figure(tmp_path):
     ours, theirs = plots.figure(4, 3), pyplot.figure(figsize=(2, 1))  # the d2l layer's kind
     for name, fig in (("ours.png", ours), ("theirs.png", theirs)):
         fig.subplots().plot([0, 1], [1, 0])
-        run.save_figure(name, fig)
+        run.save_figure(name, lambda figure: figure, fig)  # a function of data, drawn here
     assert sorted(os.listdir(run.path)) == ["ours.png", "theirs.png"]
     for name, size in (("ours.png", (400, 300)), ("theirs.png", (200, 100))):
         png = (run / name).read_bytes()

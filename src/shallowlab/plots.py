@@ -17,7 +17,7 @@ import math
 import sys
 from collections.abc import Sequence
 
-import torch
+import numpy as np
 
 
 def figure(width: float, height: float):
@@ -41,6 +41,17 @@ def png_bytes(fig, dpi: int = 100) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
+
+
+def warm_up() -> None:
+    """Import matplotlib and draw a small figure, so the first real one pays no first-time cost
+    (fonts found and loaded, the Agg canvas imported): what the painter does while it waits."""
+    fig = figure(2, 2)
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, 1], marker="o", label="warm-up")
+    finish(ax, "x", "y", "warm-up")
+    png_bytes(fig)
+    close(fig)
 
 
 def close(fig) -> None:
@@ -87,7 +98,7 @@ def curves(history: list[dict], title: str = "", floor: float | None = None):
     return fig
 
 
-def predictions(images: torch.Tensor, labels: Sequence[int], predicted: Sequence[int],
+def predictions(images: np.ndarray, labels: Sequence[int], predicted: Sequence[int],
                 class_names: Sequence[str], columns: int = 9):
     """A grid of images titled ``true / predicted``; wrong predictions in red."""
     n = len(images)
@@ -97,21 +108,21 @@ def predictions(images: torch.Tensor, labels: Sequence[int], predicted: Sequence
     for ax in axes:
         ax.axis("off")
     for ax, img, t, p in zip(axes, images, labels, predicted, strict=False):
-        ax.imshow(img.reshape(28, 28).cpu().numpy(), cmap="gray_r")
+        ax.imshow(np.asarray(img).reshape(28, 28), cmap="gray_r")
         right = int(t) == int(p)
         ax.set_title(f"{class_names[int(t)]}\n{'' if right else '✗ '}{class_names[int(p)]}",
                      fontsize=8, color="black" if right else "red")
     return fig
 
 
-def activations(x: torch.Tensor, curves: dict[str, tuple[torch.Tensor, torch.Tensor]],
+def activations(x: np.ndarray, curves: dict[str, tuple[np.ndarray, np.ndarray]],
                 title: str = ""):
     """One panel per function: ``f(x)`` solid and its derivative ``f'(x)`` dashed (d2l 4.1)."""
     fig = figure(4 * len(curves), 3.2)
     panels = fig.subplots(1, len(curves), squeeze=False)[0]
     for ax, (name, (y, dy)) in zip(panels, curves.items()):
-        ax.plot(x.cpu().numpy(), y.cpu().numpy(), label=f"{name}(x)")
-        ax.plot(x.cpu().numpy(), dy.cpu().numpy(), "--", label=f"{name}'(x)")
+        ax.plot(x, y, label=f"{name}(x)")
+        ax.plot(x, dy, "--", label=f"{name}'(x)")
         ax.set_xlabel("x")
         ax.set_title(name)
         ax.grid(alpha=0.3)
@@ -158,14 +169,14 @@ def confusion(matrix: Sequence[Sequence[int]], class_names: Sequence[str], title
     """A confusion matrix in two panels: the counts, and each row divided by its sum (the
     fraction of each true class given each prediction). True class down, predicted across;
     every cell carries its number, in white where the cell is dark."""
-    counts = torch.as_tensor(matrix, dtype=torch.float64)  # (q, q), rows true
-    rates = counts / counts.sum(dim=1, keepdim=True).clamp(min=1)
+    counts = np.asarray(matrix, dtype=np.float64)  # (q, q), rows true
+    rates = counts / counts.sum(axis=1, keepdims=True).clip(min=1)
     q = len(class_names)
     fig = figure(2 * (1.3 + 0.45 * q), 1.5 + 0.45 * q)
     for ax, values, name, text in zip(
             fig.subplots(1, 2), (counts, rates), ("counts", "fraction of each true class"),
             (lambda v: f"{v:.0f}", lambda v: f"{v:.2f}".lstrip("0") if 0 < v < 1 else f"{v:g}")):
-        ax.imshow(values.numpy(), cmap="Blues")
+        ax.imshow(values, cmap="Blues")
         dark = 0.6 * float(values.max())
         for i in range(q):
             for j in range(q):

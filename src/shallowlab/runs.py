@@ -17,6 +17,7 @@ import os
 import random
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -24,39 +25,11 @@ import torch
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from shallowlab import plots
+from shallowlab import painter
 from shallowlab.callbacks import Callback
-from shallowlab.errors import ConfigError, DataError, ShallowlabError
+from shallowlab.errors import ConfigError, DataError
+from shallowlab.files import atomic_write
 from shallowlab.train import HISTORY_KEYS
-
-
-def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
-    path = Path(path)
-    if isinstance(data, str):
-        data = data.encode()
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 would make outputs private
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as e:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
-        if isinstance(e, OSError):  # a full disk, a quota, a folder gone read-only
-            raise ShallowlabError(f"cannot write {path} ({e.strerror or e}); free some space "
-                                  "or choose another --out") from None
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _finite(obj):
@@ -132,16 +105,14 @@ class RunDir:
         self.write_json("summary.json", summary)
         return summary
 
-    def save_figure(self, name: str, fig) -> None:
-        """Write ``fig`` as the PNG file ``name`` (``"curves.png"``), atomically, and close it.
-
-        The figure is closed even when the write fails, so a run that draws many figures
-        holds none of them after it has saved them.
+    def save_figure(self, name: str, draw: Callable, *args, **kwargs) -> None:
+        """Draw ``draw(*args, **kwargs)``, a function of plain data that returns a matplotlib
+        Figure (:mod:`shallowlab.plots`, :mod:`shallowlab.experiments.figures`), into the PNG
+        file ``name`` (``"curves.png"``), atomically. The painter draws it when the process
+        has one (:func:`shallowlab.painter.wait` before the run is called completed), else it
+        is drawn here; tensors among the arguments arrive as numpy arrays.
         """
-        try:
-            atomic_write(self.path / name, plots.png_bytes(fig))
-        finally:
-            plots.close(fig)
+        painter.draw(self.path / name, draw, *args, **kwargs)
 
     def save_weights(self, model: torch.nn.Module, name: str = "model.safetensors") -> None:
         tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from shallowlab.cli.flags import EXIT_FAILED, EXIT_OK, overrides, settings
@@ -52,6 +53,10 @@ def _table(summary: dict) -> str:
 
 
 def command(args: argparse.Namespace, experiments: dict) -> int:
+    from shallowlab import painter
+
+    if "torch" not in sys.modules:  # matplotlib's import and the figures, beside torch's
+        painter.start()
     from shallowlab import lazy_dynamo
     from shallowlab.experiments import execute, resolve
     from shallowlab.runs import RunDir, default_dir

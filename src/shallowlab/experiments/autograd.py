@@ -123,8 +123,7 @@ def activations(run_dir, log) -> float:
         error = (dy - closed(x.detach(), y.detach())).abs().max().item()
         log(f"{name}: max |autograd derivative - closed form| = {error:.1e}")
         curves[name], worst = (y.detach(), dy), max(worst, error)
-    fig = plots.activations(x.detach(), curves)
-    run_dir.save_figure("activations.png", fig)
+    run_dir.save_figure("activations.png", plots.activations, x, curves)
     return worst
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 import shallowlab
-from shallowlab import nets, tensorboard
+from shallowlab import nets, painter, tensorboard
 from shallowlab.devices import available_memory, check_device
 from shallowlab.errors import ConfigError, DivergedError, ShallowlabError
 from shallowlab.runs import RunDir
@@ -230,16 +230,19 @@ def execute(experiment: Experiment, config: dict, run: RunDir, log: Log = print)
     run.write_summary("running", [], 0.0)
     try:
         extra = experiment.run(config, run, log)
+        painter.wait()  # its figures are part of the run: on disk before it is completed
     except DivergedError as e:
+        _settle()
         if "lr" in config:
             e.args = (f"{e}; likely cause: the learning rate {config['lr']:g} is too high for "
                       f"these settings, try --lr {config['lr'] / 10:g} or lower",)
         run.write_summary("failed", _history(run), time.perf_counter() - start, error=str(e))
         raise
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # the process ends: the figures drawn so far are on disk
         run.write_summary("interrupted", _history(run), time.perf_counter() - start)
         raise
     except Exception as e:
+        _settle()
         failure = _out_of_memory(e, config) or e
         run.write_summary("failed", _history(run), time.perf_counter() - start,
                           error=str(failure))
@@ -247,6 +250,15 @@ def execute(experiment: Experiment, config: dict, run: RunDir, log: Log = print)
             raise failure from e
         raise
     return run.write_summary("completed", _history(run), time.perf_counter() - start, **extra)
+
+
+def _settle() -> None:
+    """Let the figures already asked for finish, whatever became of them, so that a run after
+    this one (``run all``) starts with none outstanding."""
+    try:
+        painter.wait()
+    except Exception:
+        pass
 
 
 def cpu_name() -> str:

@@ -218,16 +218,16 @@ def train_classifier(config: dict, run: RunDir, log: Log,
     history = train_run(prepared, config, log)
     model, test = prepared.step.model, prepared.test
     run.save_weights(model)
-    run.save_figure("curves.png", plots.curves(history, title))
+    run.save_figure("curves.png", plots.curves, history, title)
     with torch.inference_mode():
         model.eval()
         X, y = test.X[:SHOWN], test.y[:SHOWN]
         predicted = model(X).argmax(1)
-    run.save_figure("predictions.png", plots.predictions(
-        X, y.tolist(), predicted.tolist(), fashion_mnist.CLASS_NAMES))
+    run.save_figure("predictions.png", plots.predictions, X, y.tolist(), predicted.tolist(),
+                    fashion_mnist.CLASS_NAMES)
     matrix = test_confusion(model, test)
-    run.save_figure("confusion.png", plots.confusion(
-        matrix, fashion_mnist.CLASS_NAMES, f"{title}: test set confusion"))
+    run.save_figure("confusion.png", plots.confusion, matrix, fashion_mnist.CLASS_NAMES,
+                    f"{title}: test set confusion")
     prepared.extra.update(confusion=matrix, most_confused=metrics.most_confused(
         matrix, fashion_mnist.CLASS_NAMES, TOP_CONFUSED))
     return prepared.extra, prepared

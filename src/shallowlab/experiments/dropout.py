@@ -68,10 +68,10 @@ def run(config, run_dir, log):
     panels = {metric: {f"{name} {split}": [h[f"{split}_{metric}"] for h in r["history"]]
                        for name, r in results.items() for split in ("train", "test")}
               for metric in ("loss", "acc")}
-    fig = plots.series_panels(epochs, {"loss": panels["loss"],
-                                       "accuracy (train: with dropout active)": panels["acc"]},
-                              "epoch", yscale="linear", title=f"{config['impl']}: {TITLE}")
-    run_dir.save_figure("dropout.png", fig)
+    run_dir.save_figure("dropout.png", plots.series_panels, epochs,
+                        {"loss": panels["loss"],
+                         "accuracy (train: with dropout active)": panels["acc"]},
+                        "epoch", yscale="linear", title=f"{config['impl']}: {TITLE}")
     return {**extras["dropout"], "test_acc": results["dropout"]["test_acc"],
             "train_acc": results["dropout"]["train_acc"], "gap": results["dropout"]["gap"],
             "no_dropout_test_acc": results["no-dropout"]["test_acc"],

@@ -18,16 +18,14 @@ and the least-squares optimum on the same data. The concise track uses
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch
 import torch.nn.functional as F
 
-from shallowlab import plots, scratch
+from shallowlab import scratch
 from shallowlab.callbacks import EachEpoch
 from shallowlab.data import synthetic
 from shallowlab.data.batches import Batches
-from shallowlab.experiments import linreg, title
+from shallowlab.experiments import figures, linreg, title
 from shallowlab.experiments.base import Experiment
 from shallowlab.steps import AutogradStep
 from shallowlab.train import fit
@@ -66,32 +64,6 @@ def train_with(name: str, config: dict, X: torch.Tensor, y: torch.Tensor,
             "losses": [r["train_loss"] for r in history], "residuals": residuals}
 
 
-def robust_fit(errors: dict[str, Sequence[float]], residuals: dict[str, torch.Tensor],
-               span: float, title: str):
-    """Two panels: each fit's parameter error per epoch (log axis), and its residuals.
-
-    ``residuals`` are ``y - y_hat`` of the examples to show (the clean ones, say), drawn as
-    histograms over ``[-span, span]``; a fit that outliers dragged away is wide or off-centre.
-    """
-    fig = plots.figure(10, 3.8)
-    left, right = fig.subplots(1, 2)
-    for name, values in errors.items():
-        left.plot(range(len(values)), values, marker="o", markersize=3, label=name)
-    left.set_yscale("log")
-    left.set_xlabel("epoch")
-    left.set_ylabel("max |parameter - truth|")
-    left.grid(alpha=0.3, which="both")
-    left.legend()
-    for name, r in residuals.items():
-        right.hist(r.reshape(-1).cpu().clamp(-span, span).numpy(), bins=80,
-                   range=(-span, span), alpha=0.6, label=name)
-    right.set_xlabel(f"residual y - y_hat (clipped to +-{span:g})")
-    right.set_ylabel("examples")
-    right.legend()
-    fig.suptitle(title)
-    return fig
-
-
 def run(config, run_dir, log):
     g = torch.Generator().manual_seed(config["seed"])
     X, y_clean = linreg.dataset(g)
@@ -113,11 +85,11 @@ def run(config, run_dir, log):
     ratio = fits["squared"]["error"] / fits["huber"]["error"]
     log(f"Huber's fit is {ratio:.0f} x closer to the truth than the squared loss's")
 
-    fig = robust_fit({f"{n} loss": f["errors"] for n, f in fits.items()},
-                     {f"{n} loss": f["residuals"][~outlier] for n, f in fits.items()},
-                     span=2.0, title=f"{config['impl']}: {int(outlier.sum())} outliers "
-                     "among 1000 labels; residuals of the clean examples on the right")
-    run_dir.save_figure("huber.png", fig)
+    run_dir.save_figure("huber.png", figures.robust_fit,
+                        {f"{n} loss": f["errors"] for n, f in fits.items()},
+                        {f"{n} loss": f["residuals"][~outlier] for n, f in fits.items()},
+                        span=2.0, title=f"{config['impl']}: {int(outlier.sum())} outliers "
+                        "among 1000 labels; residuals of the clean examples on the right")
     extras = {name: {k: v for k, v in f.items() if k != "residuals"} for name, f in fits.items()}
     return {**extras, "outliers": int(outlier.sum()), "least_squares_w": w_ls.tolist(),
             "least_squares_b": b_ls, "least_squares_error": error(w_ls, b_ls),

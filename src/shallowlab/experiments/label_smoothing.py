@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import torch
 
-from shallowlab import metrics, plots
+from shallowlab import metrics
 from shallowlab.data.batches import Batches
-from shallowlab.experiments import mlp, title
+from shallowlab.experiments import figures, mlp, title
 from shallowlab.experiments.base import Experiment
 from shallowlab.experiments.classify import (
     check_scratch,
@@ -39,36 +39,6 @@ def test_probabilities(model, test: Batches) -> tuple[torch.Tensor, torch.Tensor
     return probs.cpu(), test.y.cpu()
 
 
-def reliability_diagrams(diagrams: dict[str, dict], title: str):
-    """Reliability diagrams: per confidence bin, accuracy against mean confidence.
-
-    ``diagrams`` maps a model's name to :func:`shallowlab.metrics.reliability`'s dict
-    (``confidence``, ``accuracy``, ``count`` per bin, None where empty); a calibrated model
-    lies on the diagonal, an overconfident one below it. Below: how many predictions per bin.
-    """
-    fig = plots.figure(5, 6)
-    top, bottom = fig.subplots(2, 1, height_ratios=(3, 1), sharex=True)
-    top.plot([0, 1], [0, 1], ":", color="gray", label="calibrated")
-    bins = len(next(iter(diagrams.values()))["count"])
-    centres = [(b + 0.5) / bins for b in range(bins)]
-    for k, (name, d) in enumerate(diagrams.items()):
-        shown = [(c, a) for c, a in zip(d["confidence"], d["accuracy"]) if c is not None]
-        top.plot(*zip(*shown), marker="o", markersize=4, label=name)
-        width = 0.9 / bins / len(diagrams)
-        bottom.bar([c - 0.45 / bins + (k + 0.5) * width for c in centres], d["count"], width,
-                   label=name)
-    top.set_ylabel("accuracy")
-    top.set_xlim(0, 1)
-    top.set_ylim(0, 1)
-    top.grid(alpha=0.3)
-    top.legend()
-    bottom.set_yscale("log")
-    bottom.set_xlabel("confidence (largest probability)")
-    bottom.set_ylabel("predictions")
-    fig.suptitle(title)
-    return fig
-
-
 def run(config, run_dir, log):
     results, diagrams = {}, {}
     for name, eps in (("hard", 0.0), ("smooth", config["label_smoothing"])):
@@ -86,8 +56,8 @@ def run(config, run_dir, log):
                          "mean_confidence": confidence, **extra}
         log(f"{name}: test accuracy {acc:.4f}, mean confidence {confidence:.4f}, "
             f"ECE {ece:.4f}")
-    fig = reliability_diagrams(diagrams, f"reliability on the test set ({BINS} bins)")
-    run_dir.save_figure("reliability.png", fig)
+    run_dir.save_figure("reliability.png", figures.reliability_diagrams, diagrams,
+                        f"reliability on the test set ({BINS} bins)")
     return {**results, "bins": BINS, "reliability": diagrams}
 
 

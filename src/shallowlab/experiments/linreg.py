@@ -25,7 +25,7 @@ from shallowlab.callbacks import EachEpoch
 from shallowlab.data import synthetic
 from shallowlab.data.batches import Batches
 from shallowlab.errors import ConfigError
-from shallowlab.experiments import title
+from shallowlab.experiments import figures, title
 from shallowlab.experiments.base import Experiment, Headline
 from shallowlab.steps import AutogradStep
 from shallowlab.train import evaluate, fit
@@ -80,24 +80,13 @@ def weights(model) -> tuple[torch.Tensor, float]:
     return W.detach().reshape(-1), float(b.detach().reshape(-1)[0])
 
 
-def scatter(features: torch.Tensor, y: torch.Tensor, title: str):
-    """``y`` against each column of ``features``, one panel per column (d2l 3.2's data plot)."""
-    d = features.shape[1]
-    fig = plots.figure(4 * d, 3.2)
-    for j, ax in enumerate(fig.subplots(1, d, squeeze=False)[0]):
-        ax.scatter(features[:, j].cpu().numpy(), y.reshape(-1).cpu().numpy(), s=2)
-        ax.set_xlabel(f"x{j + 1}")
-        ax.set_ylabel("y")
-        ax.grid(alpha=0.3)
-    fig.suptitle(title)
-    return fig
-
-
 def run(config, run_dir, log):
     g = torch.Generator().manual_seed(config["seed"])
     true_w = torch.tensor(TRUE_W)
     X, y = dataset(g)
     X_test, y_test = dataset(g)
+    # asked for now, so that a painter draws it while the model trains
+    run_dir.save_figure("data.png", figures.scatter, X, y, "y = Xw + b + noise")
     model, loss, updater = build(config, g)
     train = Batches(X, y, config["batch_size"], generator=g)
     if config["impl"] == "scratch":  # the book's own iterator (3.2): the same batches
@@ -106,10 +95,11 @@ def run(config, run_dir, log):
                   test=Batches(X_test, y_test, EXAMPLES, shuffle=False), metric=None, log=log,
                   callbacks=[EachEpoch(run_dir.write_history)])
     run_dir.save_weights(model)
+    floor = NOISE**2 / 2
+    run_dir.save_figure("curves.png", plots.curves, history, TITLE, floor)
 
     w, b = weights(model)
     w_star, b_star = closed_form(X, y)
-    floor = NOISE**2 / 2
     whole = Batches(X, y, EXAMPLES, shuffle=False)
     train_loss, _ = evaluate(model, loss, whole, metric=None)
     optimum_loss = float(scratch.squared_loss(X @ w_star + b_star, y).mean())
@@ -130,8 +120,6 @@ def run(config, run_dir, log):
         f"sigma^2/2 = {floor:.1e}; the optimum's is {optimum_loss:.3e}")
     log(f"gradient of the training loss at the end: dL/dw = {_vec(grad_w.reshape(-1), 6)}")
 
-    run_dir.save_figure("curves.png", plots.curves(history, TITLE, floor))
-    run_dir.save_figure("data.png", scatter(X, y, "y = Xw + b + noise"))
     return {"w": w.tolist(), "b": b, "w_error": (true_w - w).abs().max().item(),
             "b_error": abs(TRUE_B - b), "closed_form_w": w_star.tolist(), "closed_form_b": b_star,
             "closed_form_loss": optimum_loss, "train_loss_whole": train_loss,

@@ -19,16 +19,12 @@ its final loss is above its starting loss.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
-
 import torch
 
-from shallowlab import plots
 from shallowlab.callbacks import EachEpoch
 from shallowlab.data.batches import Batches
 from shallowlab.errors import DivergedError
-from shallowlab.experiments import linreg, title
+from shallowlab.experiments import figures, linreg, title
 from shallowlab.experiments.base import Experiment
 from shallowlab.steps import AutogradStep
 from shallowlab.train import evaluate, fit
@@ -58,37 +54,6 @@ def train_at(lr: float, config: dict, X: torch.Tensor, y: torch.Tensor,
             "stopped_at": stopped, "losses": losses}
 
 
-def sweep(losses: dict[str, Sequence[float | None]], floor: float | None, title: str):
-    """One loss curve per run (epoch 0 = before training) on one logarithmic axis.
-
-    The axis stops at 10x the highest starting loss, so a run that diverges leaves the chart
-    upwards: its first non-finite loss (inf, nan, or None as JSON stores them) is drawn above
-    the top, and the line stops there.
-    """
-
-    def finite(v) -> bool:
-        return v is not None and math.isfinite(v)
-
-    top = 10 * max(vs[0] for vs in losses.values() if vs and finite(vs[0]))
-    fig = plots.figure(6, 4)
-    ax = fig.subplots()
-    for name, values in losses.items():
-        bad = next((i for i, v in enumerate(values) if not finite(v)), len(values))
-        shown = [*values[:bad], *([100 * top] if bad < len(values) else [])]
-        ax.plot(range(len(shown)), shown, marker="o", markersize=3, label=name)
-    low = min([v for vs in losses.values() for v in vs if finite(v)] + [floor or math.inf])
-    if floor is not None:
-        ax.axhline(floor, color="gray", linestyle=":", label="noise floor")
-    ax.set_yscale("log")
-    ax.set_ylim(low / 2, top)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("training loss")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
-    ax.set_title(title)
-    return fig
-
-
 def run(config, run_dir, log):
     g = torch.Generator().manual_seed(config["seed"])
     X, y = linreg.dataset(g)
@@ -113,9 +78,10 @@ def run(config, run_dir, log):
         f"{floor:.0e}); diverged: {', '.join(f'{lr:g}' for lr in diverged) or 'none'}"
         if best else "every learning rate diverged")
 
-    fig = sweep({f"lr {r['lr']:g}" + (" (diverged)" if r["diverged"] else ""): r["losses"]
-                 for r in results}, floor, f"{config['impl']}: training loss per epoch")
-    run_dir.save_figure("sweep.png", fig)
+    losses = {f"lr {r['lr']:g}" + (" (diverged)" if r["diverged"] else ""): r["losses"]
+              for r in results}
+    run_dir.save_figure("sweep.png", figures.sweep, losses, floor,
+                        f"{config['impl']}: training loss per epoch")
     return {"runs": results, "best_lr": best["lr"] if best else None,
             "best_loss": best["final_loss"] if best else None, "diverged_lrs": diverged,
             "noise_floor": floor}

@@ -11,12 +11,10 @@ maximum likelihood.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import torch
 
-from shallowlab import plots
-from shallowlab.experiments import title
+from shallowlab.experiments import figures, title
 from shallowlab.experiments.base import Experiment
 
 TITLE = title("normal")
@@ -28,17 +26,6 @@ def normal(x: torch.Tensor, mu: float, sigma: float) -> torch.Tensor:
     return torch.exp(-0.5 * ((x - mu) / sigma) ** 2) / math.sqrt(2 * math.pi * sigma**2)
 
 
-def lines(x: Sequence[float], ys: dict[str, Sequence[float]], xlabel: str, ylabel: str,
-          title: str):
-    """One named line per entry of ``ys`` against the shared ``x`` (the book's ``d2l.plot``)."""
-    fig = plots.figure(5.5, 3.6)
-    ax = fig.subplots()
-    for (name, y), style in zip(ys.items(), ("-", "m--", "g-.", "r:", "c-", "k--")):
-        ax.plot(x, y, style, label=name)
-    plots.finish(ax, xlabel, ylabel, title)
-    return fig
-
-
 def run(config, run_dir, log):
     x = torch.arange(-7.0, 7.0, 0.01, dtype=torch.float64)
     curves, areas = {}, {}
@@ -48,7 +35,8 @@ def run(config, run_dir, log):
         curves[name], areas[name] = p.tolist(), torch.trapezoid(p, x).item()
         log(f"{name}: peak {p.max().item():.4f} at x = {x[p.argmax()].item():+.2f}, "
             f"area {areas[name]:.5f}")
-    run_dir.save_figure("normal.png", lines(x.tolist(), curves, "x", "p(x)", "normal densities"))
+    run_dir.save_figure("normal.png", figures.lines, x.tolist(), curves, "x", "p(x)",
+                        "normal densities")
     return {"areas": areas, "peaks": {k: max(v) for k, v in curves.items()}}
 
 

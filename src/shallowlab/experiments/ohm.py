@@ -24,7 +24,7 @@ from shallowlab import nets, plots, scratch
 from shallowlab.callbacks import EachEpoch
 from shallowlab.data import synthetic
 from shallowlab.data.batches import Batches
-from shallowlab.experiments import title
+from shallowlab.experiments import figures, title
 from shallowlab.experiments.base import Experiment
 from shallowlab.steps import AutogradStep
 from shallowlab.train import fit
@@ -73,20 +73,6 @@ def closed_form(current: torch.Tensor, voltage: torch.Tensor) -> float:
     return float((I * V).sum() / (I * I).sum())
 
 
-def slopes(x: torch.Tensor, y: torch.Tensor, lines: dict[str, float], xlabel: str,
-           ylabel: str, title: str):
-    """``y`` against ``x`` as points, and a line ``y = k x`` through the origin per named k."""
-    fig = plots.figure(5, 3.8)
-    ax = fig.subplots()
-    x, y = x.reshape(-1).cpu(), y.reshape(-1).cpu()
-    ax.scatter(x.numpy(), y.numpy(), s=4, alpha=0.6, color="gray", label="measurements")
-    ends = torch.tensor([0.0, float(x.max())])
-    for (name, k), style in zip(lines.items(), ("-", "--", ":", "-.")):
-        ax.plot(ends.numpy(), (k * ends).numpy(), style, label=name)
-    plots.finish(ax, xlabel, ylabel, title)
-    return fig
-
-
 def run(config, run_dir, log):
     g = torch.Generator().manual_seed(config["seed"])
     current, voltage = synthetic.ohm(RESISTANCE, PAIRS, NOISE, MAX_CURRENT, g)
@@ -104,12 +90,11 @@ def run(config, run_dir, log):
     log(f"true        R = {RESISTANCE:.4f} ohm  (error: SGD {learned - RESISTANCE:+.4f}, "
         f"closed form {best - RESISTANCE:+.4f})")
 
-    run_dir.save_figure("curves.png", plots.curves(history, TITLE, NOISE**2 / 2))
-    fig = slopes(current, voltage, {f"SGD: R = {learned:.3f}": learned,
-                                    f"closed form: R = {best:.3f}": best,
-                                    f"true: R = {RESISTANCE}": RESISTANCE},
-                 "current I (A)", "voltage V (V)", "V = I R")
-    run_dir.save_figure("ohm.png", fig)
+    run_dir.save_figure("curves.png", plots.curves, history, TITLE, NOISE**2 / 2)
+    run_dir.save_figure("ohm.png", figures.slopes, current, voltage,
+                        {f"SGD: R = {learned:.3f}": learned, f"closed form: R = {best:.3f}": best,
+                         f"true: R = {RESISTANCE}": RESISTANCE},
+                        "current I (A)", "voltage V (V)", "V = I R")
     return {"resistance": learned, "closed_form_resistance": best, "true_resistance": RESISTANCE,
             "error": learned - RESISTANCE, "closed_form_error": best - RESISTANCE,
             "gap_to_closed_form": learned - best}

@@ -21,13 +21,11 @@ the maximum-likelihood T under this noise model.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import torch
 
-from shallowlab import plots
 from shallowlab.data import synthetic
-from shallowlab.experiments import title
+from shallowlab.experiments import figures, title
 from shallowlab.experiments.base import Experiment
 
 TITLE = title("planck")
@@ -59,23 +57,6 @@ def raw_gradient(wavelength: torch.Tensor, measured: torch.Tensor) -> float:
     return abs(grad.item())
 
 
-def spectra(x: Sequence[float], measured: dict[str, Sequence[float]],
-            fitted: dict[str, Sequence[float]], xlabel: str, ylabel: str, title: str):
-    """Measured points and, paired in order, one named fitted line each, on a log axis."""
-    fig = plots.figure(6.5, 4.2)
-    ax = fig.subplots()
-    for points, (name, line) in zip(measured.values(), fitted.items(), strict=True):
-        dots = ax.plot(x, points, ".", markersize=3, alpha=0.5)[0]
-        ax.plot(x, line, "-", color=dots.get_color(), label=name)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_yscale("log")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.set_title(title)
-    return fig
-
-
 def run(config, run_dir, log):
     generator = torch.Generator().manual_seed(config["seed"])
     wavelength = torch.linspace(*WAVELENGTHS, dtype=torch.float64)
@@ -93,10 +74,9 @@ def run(config, run_dir, log):
         fitted[f"{true:.0f} K (fit {T:.0f} K)"] = synthetic.planck(wavelength, T).tolist()
     log(f"for comparison, the naive loss on raw radiance has |dL/dT| up to "
         f"{max(f['raw_gradient'] for f in fits):.1e} at T = {START:.0f} K")
-    fig = spectra((wavelength * 1e9).tolist(), measured, fitted, "wavelength (nm)",
-                  "spectral radiance (W / m^2 / sr / m)",
-                  f"5% noisy spectra and the fitted Planck curves (start {START:.0f} K)")
-    run_dir.save_figure("planck.png", fig)
+    run_dir.save_figure("planck.png", figures.spectra, (wavelength * 1e9).tolist(), measured,
+                        fitted, "wavelength (nm)", "spectral radiance (W / m^2 / sr / m)",
+                        f"5% noisy spectra and the fitted Planck curves (start {START:.0f} K)")
     return {"fits": fits, "max_relative_error": max(f["relative_error"] for f in fits)}
 
 

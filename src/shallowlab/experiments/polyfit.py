@@ -157,18 +157,18 @@ def run(config, run_dir, log):
                                                    "test": [r["test_loss"] for r in f["history"]]}
               for n, f in fits.items()}
     longest = max(f["epochs"] for f in fits.values())
-    run_dir.save_figure("fits.png", plots.series_panels(
-        range(1, longest + 1), curves, "epoch", title="squared error per epoch"))
+    run_dir.save_figure("fits.png", plots.series_panels, range(1, longest + 1), curves, "epoch",
+                        title="squared error per epoch")
     weights = {"true": list(TRUE_W) + [0.0] * 4,
                **{n: (f["w"] + [0.0] * 8)[:8] for n, f in fits.items()}}
-    run_dir.save_figure("weights.png", plots.series_panels(
-        range(8), {"learned weights w_0..w_7 (0 beyond a fit's features)": weights},
-        "i (feature x^i / i!)", yscale="linear"))
-    run_dir.save_figure("cv.png", plots.series_panels(
-        range(FEATURES), {f"SGD, {epochs} epochs": {"train": sgd_train, "validation": sgd_val},
-                          "exact least squares": {"train": exact_train, "validation": exact_val}},
-        "degree", mark=3, title=f"{FOLDS}-fold cross-validation error against the degree "
-        "(dotted: the true degree)"))
+    run_dir.save_figure("weights.png", plots.series_panels, range(8),
+                        {"learned weights w_0..w_7 (0 beyond a fit's features)": weights},
+                        "i (feature x^i / i!)", yscale="linear")
+    run_dir.save_figure("cv.png", plots.series_panels, range(FEATURES),
+                        {f"SGD, {epochs} epochs": {"train": sgd_train, "validation": sgd_val},
+                         "exact least squares": {"train": exact_train, "validation": exact_val}},
+                        "degree", mark=3, title=f"{FOLDS}-fold cross-validation error against "
+                        "the degree (dotted: the true degree)")
     return {"cubic_w": cubic, "cubic_w_error": max(abs(a - b) for a, b in zip(cubic, TRUE_W)),
             **{f"{n.replace(' ', '_')}_test_loss": f["test_loss"] for n, f in fits.items()},
             **{f"{n.replace(' ', '_')}_train_loss": f["train_loss"] for n, f in fits.items()},

@@ -22,14 +22,13 @@ The network runs in float64 so that 1e-27 and 1e21 are measured, not flushed to 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from shallowlab import devices, nets, plots
-from shallowlab.experiments import title
+from shallowlab.experiments import figures, title
 from shallowlab.experiments.base import Experiment
 
 TITLE = title("stability")
@@ -46,9 +45,8 @@ def sigmoid_curve(run_dir, log) -> float:
     y = torch.sigmoid(x)
     (dy,) = torch.autograd.grad(y.sum(), x)
     log(f"sigmoid'(x) <= {dy.max().item():.4f}; sigmoid'(4) = {dy[-81].item():.2e}")
-    fig = plots.activations(x.detach(), {"sigmoid": (y.detach(), dy)},
-                            "the sigmoid's gradient vanishes away from 0")
-    run_dir.save_figure("sigmoid.png", fig)
+    run_dir.save_figure("sigmoid.png", plots.activations, x, {"sigmoid": (y, dy)},
+                        "the sigmoid's gradient vanishes away from 0")
     return dy.max().item()
 
 
@@ -78,31 +76,6 @@ def layer_grad_norms(hidden, activation: str, init: str, batch_size: int, seed: 
     return [m.weight.grad.norm().item() for m in model if isinstance(m, nn.Linear)]
 
 
-def log_panels(panels: dict[str, dict[str, Sequence[float | None]]], xlabel: str,
-               ylabel: str, title: str, band: tuple[float, float] | None = None):
-    """One panel per outer key, one line per inner key, on a shared logarithmic y axis.
-
-    ``None`` values (a non-finite number, as JSON stores it) leave gaps; ``band = (low, high)``
-    shades the range the lines should stay in (d2l 4.8's gradient norms per layer).
-    """
-    fig = plots.figure(4.2 * len(panels), 3.6)
-    axes = fig.subplots(1, len(panels), squeeze=False, sharey=True)[0]
-    for ax, (name, lines) in zip(axes, panels.items()):
-        for label, values in lines.items():
-            shown = [math.nan if v is None else v for v in values]
-            ax.plot(range(1, len(shown) + 1), shown, marker="o", markersize=2, label=label)
-        if band is not None:
-            ax.axhspan(*band, color="green", alpha=0.08)
-        ax.set_yscale("log")
-        ax.set_xlabel(xlabel)
-        ax.set_title(name)
-        ax.grid(alpha=0.3, which="major")
-        ax.legend(fontsize=7)
-    axes[0].set_ylabel(ylabel)
-    fig.suptitle(title)
-    return fig
-
-
 def footprint(config: dict) -> int:
     """Bytes one of the float64 models holds at least while its gradients are computed."""
     hidden = config["hidden"]
@@ -113,10 +86,10 @@ def run(config, run_dir, log):
     generator = torch.Generator().manual_seed(config["seed"])
     max_grad = sigmoid_curve(run_dir, log)
     products = matrix_product(generator, log)
-    fig = log_panels({"norm of the running product": {"||A_1 ... A_k||": products}},
-                     "factors k", "Frobenius norm",
-                     "exploding: products of random 4x4 N(0, 1) matrices")
-    run_dir.save_figure("products.png", fig)
+    run_dir.save_figure("products.png", figures.log_panels,
+                        {"norm of the running product": {"||A_1 ... A_k||": products}},
+                        "factors k", "Frobenius norm",
+                        "exploding: products of random 4x4 N(0, 1) matrices")
 
     hidden = tuple(config["hidden"])
     grads = {a: {i: layer_grad_norms(hidden, a, i, config["batch_size"], config["seed"])
@@ -127,10 +100,9 @@ def run(config, run_dir, log):
         for i, n in by_init.items():
             log(f"  {a:7} {i:10} {min(n):9.2e} .. {max(n):9.2e}   first/last "
                 f"{n[0] / n[-1] if n[-1] else math.nan:9.2e}")
-    fig = log_panels(grads, "layer (1 = input side)", "||dL/dW_k||",
-                     f"gradient norm per layer at initialisation "
-                     f"({len(hidden) + 1} layers, width {hidden[0]})", BAND)
-    run_dir.save_figure("gradients.png", fig)
+    run_dir.save_figure("gradients.png", figures.log_panels, grads, "layer (1 = input side)",
+                        "||dL/dW_k||", f"gradient norm per layer at initialisation "
+                        f"({len(hidden) + 1} layers, width {hidden[0]})", BAND)
     kept = sorted(f"{a} + {i}" for a, by_init in grads.items() for i, n in by_init.items()
                   if BAND[0] <= min(n) and max(n) <= BAND[1])
     log(f"every layer inside [{BAND[0]:g}, {BAND[1]:g}]: {', '.join(kept) or 'none'}")

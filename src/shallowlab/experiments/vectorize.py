@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from shallowlab import plots
-from shallowlab.experiments import title
+from shallowlab.experiments import figures, title
 from shallowlab.experiments.base import Experiment
 from shallowlab.timing import Timer
 
@@ -25,19 +24,6 @@ def loop_add(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     for i in range(len(a)):
         c[i] = a[i] + b[i]
     return c
-
-
-def bars(values: dict[str, float], ylabel: str, title: str):
-    """One labelled bar per entry on a logarithmic axis, its value written above it."""
-    fig = plots.figure(4.5, 3.6)
-    ax = fig.subplots()
-    bars_ = ax.bar(list(values), list(values.values()), color=["tab:red", "tab:blue",
-                                                               "tab:green", "tab:gray"])
-    ax.bar_label(bars_, labels=[f"{v:.3g}" for v in values.values()])
-    ax.set_yscale("log")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    return fig
 
 
 def run(config, run_dir, log):
@@ -55,9 +41,9 @@ def run(config, run_dir, log):
     same = torch.equal(loop_add(a, b), a + b)
     ratio = times["loop"] / times["vectorised"]
     log(f"vectorised is {ratio:.0f} x faster; same result: {same}")
-    fig = bars({k: 1e3 * v for k, v in times.items()}, "milliseconds",
-               title=f"adding two {N}-vectors: {ratio:.0f} x faster vectorised")
-    run_dir.save_figure("vectorize.png", fig)
+    run_dir.save_figure("vectorize.png", figures.bars, {k: 1e3 * v for k, v in times.items()},
+                        "milliseconds",
+                        title=f"adding two {N}-vectors: {ratio:.0f} x faster vectorised")
     return {"seconds_loop": times["loop"], "seconds_vectorised": times["vectorised"],
             "speedup": ratio, "same_result": same, "n": N}
 

@@ -90,20 +90,21 @@ def run(config, run_dir, log):
 
     by = {r["lambda"]: r for r in results}
     xs = [r["lambda"] for r in results]
-    run_dir.save_figure("sweep.png", plots.series_panels(
-        xs, {"weight norm ||w||": {"||w||": [r["w_norm"] for r in results],
-                                   "true ||w||": [float(true_w.norm())] * len(xs)},
-             "squared loss (without the penalty)": {
-                 "train": [r["train_loss"] for r in results],
-                 "test": [r["test_loss"] for r in results]}},
+    run_dir.save_figure(
+        "sweep.png", plots.series_panels, xs,
+        {"weight norm ||w||": {"||w||": [r["w_norm"] for r in results],
+                               "true ||w||": [float(true_w.norm())] * len(xs)},
+         "squared loss (without the penalty)": {"train": [r["train_loss"] for r in results],
+                                                "test": [r["test_loss"] for r in results]}},
         "lambda", xscale="symlog", mark=config["weight_decay"],
-        title=f"{config['impl']}: after {config['epochs']} epochs, against lambda"))
+        title=f"{config['impl']}: after {config['epochs']} epochs, against lambda")
     shown = [0.0, config["weight_decay"]]
-    run_dir.save_figure("curves.png", plots.series_panels(
-        range(1, config["epochs"] + 1),
+    run_dir.save_figure(
+        "curves.png", plots.series_panels, range(1, config["epochs"] + 1),
         {f"lambda = {lam:g}": {"train": [h["train_loss"] for h in by[lam]["history"]],
                                "test": [h["test_loss"] for h in by[lam]["history"]]}
-         for lam in shown}, "epoch", title="loss per epoch (train loss with the penalty)"))
+         for lam in shown},
+        "epoch", title="loss per epoch (train loss with the penalty)")
     return {"lambdas": xs, "w_norms": [r["w_norm"] for r in results],
             "train_losses": [r["train_loss"] for r in results],
             "test_losses": [r["test_loss"] for r in results],

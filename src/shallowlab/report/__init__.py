@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from shallowlab.experiments import EXPERIMENTS
+from shallowlab.files import atomic_write
 from shallowlab.report import html_page, markdown_page
 from shallowlab.report.sections import Facts, Section, compare, facts, sections
-from shallowlab.runs import atomic_write
 from shallowlab.runs_table import Run, find, load
 
 __all__ = ["Facts", "Section", "build", "write"]

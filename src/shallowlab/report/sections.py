@@ -12,8 +12,8 @@ from pathlib import Path
 
 from shallowlab import plots
 from shallowlab.experiments import EXPERIMENTS, Headline
+from shallowlab.files import atomic_write
 from shallowlab.report import numbers
-from shallowlab.runs import atomic_write
 from shallowlab.runs_table import Run, differing, flags, seconds
 
 CAPTIONS = {

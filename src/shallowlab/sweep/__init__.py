@@ -23,7 +23,7 @@ import shallowlab
 from shallowlab import plots
 from shallowlab.errors import ConfigError, ShallowlabError
 from shallowlab.experiments import EXPERIMENTS
-from shallowlab.runs import atomic_write
+from shallowlab.files import atomic_write
 from shallowlab.sweep import figures, pages
 from shallowlab.sweep.jobs import Job
 from shallowlab.sweep.results import (

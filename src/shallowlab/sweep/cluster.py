@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from shallowlab.errors import ConfigError, ShallowlabError
-from shallowlab.runs import atomic_write
+from shallowlab.files import atomic_write
 from shallowlab.sweep.jobs import Job
 from shallowlab.sweep.local import LOCK, die_with_parent
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from html import escape as e
 from pathlib import Path
 
+from shallowlab.files import atomic_write
 from shallowlab.report.html_page import document, figures, table
-from shallowlab.runs import atomic_write
 from shallowlab.sweep.results import describe, score
 from shallowlab.sweep.spec import text
 

@@ -19,7 +19,7 @@ import math
 import signal
 from pathlib import Path
 
-from shallowlab.runs import atomic_write
+from shallowlab.files import atomic_write
 from shallowlab.sweep.jobs import summary
 from shallowlab.sweep.spec import Trial, text
 
