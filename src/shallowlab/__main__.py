@@ -1,3 +1,3 @@
-from shallowlab.cli import main
+from shallowlab.cli import entry
 
-raise SystemExit(main())
+entry()
