@@ -27,6 +27,27 @@ def figure(width: float, height: float):
     return Figure(figsize=(width, height), layout="constrained")
 
 
+def fixed(width: float, height: float, grid: tuple[int, int], margins: tuple[float, ...],
+          **subplots):
+    """A ``width`` x ``height`` inch figure and its ``grid = (rows, columns)`` of axes, at
+    fixed ``margins = (left, bottom, right, top, between columns, between rows)`` in inches.
+
+    Constrained layout measures every label before it draws them, which doubles the drawing
+    time; a figure whose labels are known in advance (a confusion matrix, a grid of images)
+    is laid out here at margins fitted to them once, by eye.
+    """
+    from matplotlib.figure import Figure
+
+    rows, columns = grid
+    left, bottom, right, top, wgap, hgap = margins
+    cell_w = (width - left - right - (columns - 1) * wgap) / columns
+    cell_h = (height - bottom - top - (rows - 1) * hgap) / rows
+    fig = Figure(figsize=(width, height))
+    fig.subplots_adjust(left=left / width, bottom=bottom / height, right=1 - right / width,
+                        top=1 - top / height, wspace=wgap / cell_w, hspace=hgap / cell_h)
+    return fig, fig.subplots(rows, columns, squeeze=False, **subplots)
+
+
 def finish(ax, xlabel: str, ylabel: str, title: str = "") -> None:
     """Labels, a light grid, the legend and the title: how every single-panel plot ends."""
     ax.set_xlabel(xlabel)
@@ -103,8 +124,9 @@ def predictions(images: np.ndarray, labels: Sequence[int], predicted: Sequence[i
     """A grid of images titled ``true / predicted``; wrong predictions in red."""
     n = len(images)
     rows = -(-n // columns)
-    fig = figure(1.3 * columns, 1.6 * rows)
-    axes = fig.subplots(rows, columns, squeeze=False).ravel()
+    fig, axes = fixed(1.3 * columns, 1.6 * rows, (rows, columns), (0.05, 0.05, 0.05, 0.4, 0.1,
+                                                                   0.45))
+    axes = axes.ravel()
     for ax in axes:
         ax.axis("off")
     for ax, img, t, p in zip(axes, images, labels, predicted, strict=False):
@@ -172,9 +194,11 @@ def confusion(matrix: Sequence[Sequence[int]], class_names: Sequence[str], title
     counts = np.asarray(matrix, dtype=np.float64)  # (q, q), rows true
     rates = counts / counts.sum(axis=1, keepdims=True).clip(min=1)
     q = len(class_names)
-    fig = figure(2 * (1.3 + 0.45 * q), 1.5 + 0.45 * q)
+    top = 0.75 if title else 0.4
+    fig, axes = fixed(2 * (1.3 + 0.45 * q), 1.5 + 0.45 * q + top - 0.4, (1, 2),
+                      (1.25, 1.3, 0.15, top, 1.35, 0))
     for ax, values, name, text in zip(
-            fig.subplots(1, 2), (counts, rates), ("counts", "fraction of each true class"),
+            axes[0], (counts, rates), ("counts", "fraction of each true class"),
             (lambda v: f"{v:.0f}", lambda v: f"{v:.2f}".lstrip("0") if 0 < v < 1 else f"{v:g}")):
         ax.imshow(values, cmap="Blues")
         dark = 0.6 * float(values.max())
