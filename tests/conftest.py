@@ -50,10 +50,20 @@ def toy_data(tmp_path: Path) -> Path:
     return write_fashion(tmp_path / "toy-data")
 
 
+@pytest.fixture(scope="session")
+def _decoded_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("decoded")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Never read or fill the user's real cache, and never reach for the internet."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+def _isolated_cache(tmp_path_factory, monkeypatch, _decoded_cache):
+    """Never read or fill the user's real cache, and never reach for the internet. The
+    decoded Fashion-MNIST arrays (named by their files' identity) are shared by the session,
+    so that each test does not decompress the real files again."""
+    cache = tmp_path_factory.mktemp("cache")
+    (cache / "shallowlab").mkdir()
+    (cache / "shallowlab" / "decoded").symlink_to(_decoded_cache)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
     monkeypatch.setenv("SHALLOWLAB_MIRROR", "http://127.0.0.1:9/")  # discard port: refused
     monkeypatch.delenv("SHALLOWLAB_DATA", raising=False)
 
