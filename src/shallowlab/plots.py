@@ -121,19 +121,30 @@ def curves(history: list[dict], title: str = "", floor: float | None = None):
 
 def predictions(images: np.ndarray, labels: Sequence[int], predicted: Sequence[int],
                 class_names: Sequence[str], columns: int = 9):
-    """A grid of images titled ``true / predicted``; wrong predictions in red."""
-    n = len(images)
+    """A grid of images titled ``true / predicted``; wrong predictions in red.
+
+    The images are tiled into one picture on one axes (a figure of 18 axes takes three times
+    as long to draw), each under its two-line title.
+    """
+    from matplotlib import colormaps
+
+    n, tile, gap, head = len(images), 28, 8, 14  # pixels: an image, between two, a title
     rows = -(-n // columns)
-    fig, axes = fixed(1.3 * columns, 1.6 * rows, (rows, columns), (0.05, 0.05, 0.05, 0.4, 0.1,
-                                                                   0.45))
-    axes = axes.ravel()
-    for ax in axes:
-        ax.axis("off")
-    for ax, img, t, p in zip(axes, images, labels, predicted, strict=False):
-        ax.imshow(np.asarray(img).reshape(28, 28), cmap="gray_r")
+    mosaic = np.full((rows * (head + tile), columns * (tile + gap)), np.nan)
+    fig = fixed(1.3 * columns, 1.3 * columns * mosaic.shape[0] / mosaic.shape[1], (1, 1),
+                (0, 0, 0, 0, 0, 0))[0]
+    ax = fig.axes[0]
+    ax.axis("off")
+    for k, (img, t, p) in enumerate(zip(images, labels, predicted, strict=False)):
+        top, left = divmod(k, columns)
+        top, left = top * (head + tile) + head, left * (tile + gap) + gap // 2
+        mosaic[top:top + tile, left:left + tile] = np.asarray(img, dtype=float).reshape(28, 28)
         right = int(t) == int(p)
-        ax.set_title(f"{class_names[int(t)]}\n{'' if right else '✗ '}{class_names[int(p)]}",
-                     fontsize=8, color="black" if right else "red")
+        ax.text(left + tile / 2, top - 2, f"{class_names[int(t)]}\n{'' if right else '✗ '}"
+                f"{class_names[int(p)]}", ha="center", va="bottom", fontsize=8,
+                color="black" if right else "red")
+    cmap = colormaps["gray_r"].with_extremes(bad="white")
+    ax.imshow(mosaic, cmap=cmap, vmin=0, vmax=np.nanmax(mosaic), interpolation="nearest")
     return fig
 
 
