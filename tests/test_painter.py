@@ -140,3 +140,17 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
         return "gone"
+
+
+def test_a_run_leaves_matplotlib_to_the_painter(tmp_path):
+    """`shallowlab run` forks the painter before it imports torch; the run's own process then
+    imports torch and never matplotlib, and its figures are on disk when it says completed."""
+    code = ("import sys; from shallowlab.cli import main; "
+            f"code = main(['run', 'linreg', '--quiet', '--out', {str(tmp_path / 'run')!r}]); "
+            "print(code, 'torch' in sys.modules, "
+            "any(m.split('.')[0] == 'matplotlib' for m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-3:] == ["0", "True", "False"]
+    assert is_png(tmp_path / "run" / "curves.png") and is_png(tmp_path / "run" / "data.png")
