@@ -1,14 +1,22 @@
-"""The hardware's limit on an epoch of each model, measured at the epoch's own shapes.
+"""The hardware's limits on an epoch of each model, measured at the epoch's own shapes.
 
-* MLP, the **roofline**: the epoch's matrix products, counted (per batch of B and layer
+* the **roofline**: the epoch's matrix products, counted (per batch of B and layer
   n_in -> n_out: forward ``2 B n_in n_out``, ``dW`` the same, ``dA`` for all but the first
   layer), each timed on its own at its own shapes (the 234 full batches and the short one);
-  their sum is the time the epoch would take if it were nothing but its products;
-* softmax regression, the **memory limit**: the bytes an epoch must read (the float32 images and
-  int64 labels, once) over the read bandwidth measured by summing a 1 GiB buffer.
+  their sum is the time the epoch would take if it were nothing but its products. Measured with
+  float32 operands (``roofline``) and with bfloat16 ones (``roofline bf16``, the products of a
+  bf16 epoch; on a CPU without bf16 instructions torch converts them, and this is slow);
+* the **memory limit**: the bytes an epoch must read (the images as they are held, uint8,
+  ``n 784`` bytes, and the int64 labels, ``8 n``, once) over the read bandwidth measured by
+  summing a 1 GiB buffer.
 
-Each is measured twice a round and the fastest measurement of the run kept: the best the
-machine showed (the first of a round wakes the cores up).
+Every model gets all three; an epoch is bound by the slowest, the one that **binds**
+(:func:`binding`): the MLP by its products, softmax regression, whose products have 10 outputs,
+by its products too on a small CPU, by its memory traffic where products are cheap.
+
+Each is measured twice a round (the bf16 roofline once: it is slow where bf16 is) and the fastest
+measurement of the run kept: the best the machine showed (the first of a round wakes the cores
+up).
 """
 
 from __future__ import annotations
@@ -22,7 +30,11 @@ import torch
 from benchmarks.common import BATCH
 
 WIDTHS = {"softmax": (784, 10), "mlp": (784, 256, 10)}
-KINDS = {"softmax": "memory limit", "mlp": "roofline"}
+PIXEL_BYTES = 1  # the images are held as uint8 and converted batch by batch (Batches, to_unit)
+LABEL_BYTES = 8  # int64
+KINDS = ("memory limit", "roofline", "roofline bf16")
+PRECISION_OF = {"memory limit": None, "roofline": "fp32", "roofline bf16": "bf16"}
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 
 
 def seconds_per_call(f: Callable[[], object], calls: int = 10, blocks: int = 5) -> float:
@@ -38,18 +50,20 @@ def seconds_per_call(f: Callable[[], object], calls: int = 10, blocks: int = 5) 
     return statistics.median(times)
 
 
-def products(widths: tuple[int, ...], B: int) -> list[tuple[int, Callable[[], object]]]:
+def products(widths: tuple[int, ...], B: int, dtype: torch.dtype = torch.float32
+             ) -> list[tuple[int, Callable[[], object]]]:
     """The matrix products of one SGD step on a batch of B: ``(flops, call)`` each.
 
     Per layer k (``n_in -> n_out``): forward ``addmm(b, A, W^T)``, 2 B n_in n_out flops;
     backward ``dW = G^T A``, the same; and ``dA = G W`` for every layer but the first (the
     input needs no gradient). Elementwise work (bias, relu, softmax, the update) is not counted.
+    The operands are ``dtype``.
     """
     g = torch.Generator().manual_seed(0)
     calls = []
     for k, (n_in, n_out) in enumerate(zip(widths, widths[1:])):
-        A, W = torch.rand(B, n_in, generator=g), torch.rand(n_out, n_in, generator=g)
-        b, G = torch.rand(n_out, generator=g), torch.rand(B, n_out, generator=g)
+        A, W, b, G = (torch.rand(*shape, generator=g).to(dtype)
+                      for shape in ((B, n_in), (n_out, n_in), (n_out,), (B, n_out)))
         flops = 2 * B * n_in * n_out
         calls += [(flops, lambda A=A, W=W, b=b: torch.addmm(b, A, W.t())),
                   (flops, lambda A=A, G=G: G.t() @ A)]
@@ -58,16 +72,20 @@ def products(widths: tuple[int, ...], B: int) -> list[tuple[int, Callable[[], ob
     return calls
 
 
-def roofline(widths: tuple[int, ...], n: int, batch: int) -> dict:
-    """The epoch's counted matrix-product flops over the throughput measured at its shapes."""
+def roofline(widths: tuple[int, ...], n: int, batch: int, precision: str = "fp32",
+             calls: int = 10) -> dict:
+    """The epoch's counted matrix-product flops over the throughput measured at its shapes,
+    with operands in ``precision``; ``calls`` per timed block."""
     sizes = [batch] * (n // batch) + ([n % batch] if n % batch else [])
     per_batch = {}
     for B in set(sizes):
-        timed_calls = [(flops, seconds_per_call(call)) for flops, call in products(widths, B)]
+        timed_calls = [(flops, seconds_per_call(call, calls))
+                       for flops, call in products(widths, B, DTYPES[precision])]
         per_batch[B] = (sum(f for f, _ in timed_calls), sum(t for _, t in timed_calls))
     flops = sum(per_batch[B][0] for B in sizes)
     seconds = sum(per_batch[B][1] for B in sizes)
-    return {"flops": flops, "seconds": seconds, "gflops_per_s": flops / seconds / 1e9}
+    return {"flops": flops, "seconds": seconds, "gflops_per_s": flops / seconds / 1e9,
+            "precision": precision}
 
 
 def memory_limit(nbytes: int, buffer_bytes: int = 1 << 30) -> dict:
@@ -82,21 +100,40 @@ def memory_limit(nbytes: int, buffer_bytes: int = 1 << 30) -> dict:
     return {"bytes": nbytes, "seconds": nbytes / bandwidth, "gb_per_s": bandwidth / 1e9}
 
 
-def measure_once(name: str, n: int) -> dict:
-    """The limit of an epoch of model ``name`` on ``n`` examples, measured once."""
-    if name == "mlp":
-        return roofline(WIDTHS[name], n, BATCH)
-    return memory_limit(n * 784 * 4 + n * 8)  # the float32 images and int64 labels, once
+def epoch_bytes(n: int) -> int:
+    """What an epoch must read: ``n`` uint8 images of 784 pixels and ``n`` int64 labels."""
+    return n * (784 * PIXEL_BYTES + LABEL_BYTES)
 
 
-def measure(name: str, n: int) -> dict:
-    """One round's limit: the faster of two measurements (the first wakes the cores up)."""
-    return min((measure_once(name, n) for _ in range(2)), key=lambda x: x["seconds"])
+def measure_once(name: str, n: int, kind: str) -> dict:
+    """The limit ``kind`` of an epoch of model ``name`` on ``n`` examples, measured once."""
+    if kind == "memory limit":
+        return {**memory_limit(epoch_bytes(n)), "pixels": "uint8"}
+    precision = PRECISION_OF[kind]
+    # bf16 where it is slow takes seconds a measurement: fewer calls, still a median of 5
+    return roofline(WIDTHS[name], n, BATCH, precision, calls=10 if precision == "fp32" else 2)
 
 
-def best(name: str, measurements: list[dict]) -> dict:
-    """The limit of the run: its fastest measurement, with its kind and every measurement's time."""
-    limit = dict(min(measurements, key=lambda x: x["seconds"]))
-    limit["kind"] = KINDS[name]
-    limit["all_seconds"] = [x["seconds"] for x in measurements]
-    return limit
+def measure(name: str, n: int) -> dict[str, dict]:
+    """One round's limits of model ``name``: each kind the faster of two measurements (the
+    first wakes the cores up), the bf16 roofline measured once."""
+    return {kind: min((measure_once(name, n, kind)
+                       for _ in range(1 if kind == "roofline bf16" else 2)),
+                      key=lambda x: x["seconds"]) for kind in KINDS}
+
+
+def best(measurements: list[dict[str, dict]]) -> dict[str, dict]:
+    """The limits of the run: per kind its fastest measurement, with every measurement's time."""
+    limits = {}
+    for kind in KINDS:
+        runs = [m[kind] for m in measurements]
+        limits[kind] = {**min(runs, key=lambda x: x["seconds"]),
+                        "all_seconds": [x["seconds"] for x in runs]}
+    return limits
+
+
+def binding(limits: dict[str, dict], precision: str) -> str:
+    """The limit that binds an epoch computed in ``precision``: the slower of the memory limit
+    and that precision's roofline."""
+    roof = "roofline" if precision == "fp32" else "roofline bf16"
+    return max(("memory limit", roof), key=lambda kind: limits[kind]["seconds"])

@@ -3,9 +3,12 @@
 All train with the book's settings (batch 256, SGD lr 0.1, cross-entropy with
 ``reduction="none"`` and the mean's gradient, weights N(0, 0.01), biases 0) on Fashion-MNIST:
 
-* ``shallowlab``: the images converted to float32 once, shuffled ``Batches`` from a seeded
-  generator, ``fit(make_step(...), epochs=1)`` once per epoch, the default engine (the fused step);
-* ``autograd``: the same with ``make_step(..., "autograd")``, the book's step;
+* ``shallowlab``: as ``shallowlab run`` holds them, the training images uint8 and each shuffled
+  batch converted to float32 as ``Batches`` gathers it (``to_unit``), the test images converted
+  once; ``fit(make_step(...), epochs=1)`` once per epoch, the default engine (the fused step);
+* ``shallowlab-bf16``: the same with ``precision="bf16"``, forced: the products in bfloat16 even
+  on a CPU without bf16 instructions (where ``shallowlab run --precision bf16`` trains in fp32);
+* ``autograd``: the same as ``shallowlab`` with ``make_step(..., "autograd")``, the book's step;
 * ``book``: the book's own loaders and ``train_epoch_ch3`` (:mod:`benchmarks.book`);
 * ``sklearn``: scikit-learn's ``MLPClassifier`` (same layers, batch, learning rate, plain SGD,
   float32; its own Glorot initialisation), one ``partial_fit`` per epoch.
@@ -23,7 +26,7 @@ from torch import nn
 from benchmarks.book import book_loaders, evaluate_accuracy, train_epoch_ch3
 from benchmarks.common import BATCH, LR, SEED, STD
 from shallowlab import nets
-from shallowlab.data.batches import Batches
+from shallowlab.data.batches import Batches, to_unit
 from shallowlab.steps import make_step
 from shallowlab.train import evaluate, fit
 
@@ -44,23 +47,20 @@ def initialised(model: nn.Module) -> nn.Module:
     return nets.init_(model, "normal", STD, generator=torch.Generator().manual_seed(SEED))
 
 
-def to_float(images: torch.Tensor) -> torch.Tensor:
-    """uint8 (N, 28, 28) -> float32 in [0, 1], converted once."""
-    return images.float().div_(255)
-
-
 def train_one_epoch(step, train: Batches) -> None:
     fit(step, train, epochs=1, progress=False, log=lambda s: None)
 
 
-def shallowlab_pipeline(name: str, ds, engine: str = "auto") -> Pipeline:
-    train = Batches(to_float(ds.train_images), ds.train_labels, BATCH,
+def shallowlab_pipeline(name: str, ds, engine: str = "auto", precision: str = "fp32"
+                        ) -> Pipeline:
+    train = Batches(ds.train_images, ds.train_labels, BATCH, transform=to_unit,
                     generator=torch.Generator().manual_seed(SEED + 1))
-    test = Batches(to_float(ds.test_images), ds.test_labels, EVAL_BATCH, shuffle=False)
+    test = Batches(to_unit(ds.test_images), ds.test_labels, EVAL_BATCH, shuffle=False)
     model = initialised(BUILDERS[name]())
     loss = nn.CrossEntropyLoss(reduction="none")  # fit's contract, as the book's: one per example
     optimizer = torch.optim.SGD(model.parameters(), lr=LR)
-    return (functools.partial(train_one_epoch, make_step(model, loss, optimizer, engine), train),
+    step = make_step(model, loss, optimizer, engine, precision)
+    return (functools.partial(train_one_epoch, step, train),
             lambda: evaluate(model, loss, test)[1])
 
 
@@ -93,6 +93,8 @@ def sklearn_pipeline(name: str, ds) -> Pipeline:
             lambda: float((model.predict(X_test) == ds.test_labels.numpy()).mean()))
 
 
+PRECISION = {"shallowlab-bf16": "bf16"}  # of the products; every other pipeline's is fp32
 PIPELINES = {"shallowlab": shallowlab_pipeline,
+             "shallowlab-bf16": functools.partial(shallowlab_pipeline, precision="bf16"),
              "autograd": functools.partial(shallowlab_pipeline, engine="autograd"),
              "book": book_pipeline, "sklearn": sklearn_pipeline}

@@ -4,6 +4,8 @@ A process of its own, so that none inherits another's leftovers: the book's fork
 workers and scikit-learn's spinning BLAS threads each slowed whatever ran next in a shared
 process by 20% or more. Interleaved, one epoch of each in turn, so that all see the same
 machine. The first epoch of each is a warm-up; a row reports the median of the epochs after it.
+A pipeline may train fewer epochs than the others (bf16 where this CPU computes it slowly): it
+takes part in the first rounds only.
 """
 
 from __future__ import annotations
@@ -79,17 +81,22 @@ def _row(name: str, pipeline: str, seconds: list[float], eval_seconds: float, ac
             "test_acc": acc}
 
 
-def bench(name: str, epochs: int, pipelines: list[str], threads: int | None
-          ) -> tuple[list[dict], dict]:
-    """The rows of ``pipelines`` on model ``name`` and the hardware's limit for it."""
-    workers = _start(name, ["limit", *pipelines], threads)
+def bench(name: str, epochs: dict[str, int], threads: int | None
+          ) -> tuple[list[dict], dict[str, dict]]:
+    """The rows of the pipelines on model ``name``, each trained ``epochs[pipeline]`` epochs
+    (those with fewer stop early: rounds after their last go on without them), and the
+    hardware's limits for it, measured every round."""
+    rounds = max(epochs.values())
+    workers = _start(name, ["limit", *epochs], threads)
     answers: dict[str, list] = {what: [] for what in workers}
-    for i in range(epochs):
+    for i in range(rounds):
         for what, worker in workers.items():
-            print(f"{name} {what} epoch {i + 1}/{epochs}", file=sys.stderr, flush=True)
-            answers[what].append(_ask(worker, "epoch"))
-    rows = [_row(name, p, answers[p], *_ask(workers[p], "eval")) for p in pipelines]
+            if i < epochs.get(what, rounds):
+                print(f"{name} {what} epoch {i + 1}/{epochs.get(what, rounds)}",
+                      file=sys.stderr, flush=True)
+                answers[what].append(_ask(worker, "epoch"))
+    rows = [_row(name, p, answers[p], *_ask(workers[p], "eval")) for p in epochs]
     for conn, process in workers.values():
         conn.send("stop")
         process.join()
-    return rows, limits.best(name, answers["limit"])
+    return rows, limits.best(answers["limit"])

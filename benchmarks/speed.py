@@ -1,28 +1,37 @@
-"""Training speed of shallowlab against the hardware's limit and other pipelines, side by side.
+"""Training speed of shallowlab against the hardware's limits and other pipelines, and what a
+command costs around its training: everything in one run.
 
-Run: ``python -m benchmarks.speed [--epochs N] [--threads N] [--models M..] [--pipelines P..]
-[--json PATH]`` from the repository root.
+Run: ``python -m benchmarks.speed [--epochs N] [--bf16-epochs N] [--threads N] [--models M..]
+[--pipelines P..] [--no-startup] [--startup-repeats N] [--json PATH]`` from the repository root.
 
 Two models with the book's settings: softmax regression (Flatten + Linear(784, 10)) and the MLP
-(784-256-10, ReLU), each trained by the pipelines of :mod:`benchmarks.pipelines` (shallowlab,
-autograd, the book, scikit-learn) and set against the hardware's limit of :mod:`benchmarks.limits`
-(the MLP's roofline, softmax regression's memory limit), on this one machine.
+(784-256-10, ReLU), each trained by the pipelines of :mod:`benchmarks.pipelines` (shallowlab in
+fp32 and in bf16, autograd, the book, scikit-learn) and set against the hardware's limits of
+:mod:`benchmarks.limits`, measured for both: the roofline of the epoch's matrix products with
+fp32 and with bf16 operands, and the memory limit for the bytes an epoch reads (uint8 images and
+int64 labels). A row's ``x limit`` is against the limit that binds it, the slower of the memory
+limit and its precision's roofline, and the table names it.
 
 What is timed: the **training pass** of an epoch only (for the book that includes starting its
 DataLoader workers, which it does every epoch). The data load is done once, before, and not timed.
-Each pipeline, and the limit's measurement, runs in a process of its own, their epochs
+Each pipeline, and the limits' measurement, runs in a process of its own, their epochs
 interleaved (:mod:`benchmarks.processes`); the first epoch of each is a warm-up, and the figure
-reported is the median of the epochs after it. The limit is the fastest of its measurements.
+reported is the median of the epochs after it. A limit is the fastest of its measurements.
 Evaluation on the 10000 test images is timed separately, once, after the last epoch, and its
-accuracy printed so that no speed is bought with accuracy: every pipeline trains the same epochs.
-The share of the CPUs that other processes use in the second before the run and during it is
-printed and recorded (noisy above 10%).
+accuracy printed so that no speed is bought with accuracy. Every pipeline trains ``--epochs``
+epochs but ``shallowlab-bf16`` where this CPU has no bf16 instructions
+(:func:`shallowlab.devices.slow_bf16`): there torch converts every bf16 product, several times
+slower than fp32, and it trains ``--bf16-epochs`` (default 3), which the table says beside its
+accuracy. Then, unless ``--no-startup``, the start-up split of :mod:`benchmarks.startup`
+(``--startup-repeats`` rounds of fresh processes). The share of the CPUs that other processes
+use in the second before the run and during it is printed and recorded (noisy above 10%).
 
-Output: a table on stdout with each pipeline's epoch as a multiple of the limit and of
-shallowlab's, and the targets (MLP within 1.3x its roofline, softmax within 3x its memory limit,
-both at least 15x faster than the book); JSON with the machine, the settings, the limits and
-every epoch time to ``--json PATH`` (default ``results.json`` beside this script; ``-`` prints
-it). Exit status 1, with a one-line message, when the Fashion-MNIST files are not installed.
+Output: the limits; a table with each pipeline's epoch as a multiple of its binding limit and of
+shallowlab's; the targets (MLP within 1.3x its roofline, softmax within 3x its memory limit, both
+at least 15x faster than the book; bf16's epoch at most 0.65x fp32's where bf16 is fast); the
+start-up table; JSON with the machine, the settings, the limits, every epoch time and the
+start-up rows to ``--json PATH`` (default ``results.json`` beside this script; ``-`` prints it).
+Exit status 1, with a one-line message, when the Fashion-MNIST files are not installed.
 """
 
 from __future__ import annotations
@@ -34,25 +43,29 @@ import time
 
 import torch
 
-from benchmarks import common
+from benchmarks import common, startup
 from benchmarks.book import get_dataloader_workers
-from benchmarks.pipelines import MODELS, PIPELINES
+from benchmarks.limits import binding
+from benchmarks.pipelines import MODELS, PIPELINES, PRECISION
 from benchmarks.processes import bench
+from shallowlab.devices import slow_bf16
 
 PROG = "benchmarks.speed"
-TARGET_X_LIMIT = {"mlp": 1.3, "softmax": 3.0}  # epoch / roofline, epoch / memory limit
+TARGET_X_LIMIT = {"mlp": ("roofline", 1.3), "softmax": ("memory limit", 3.0)}
 TARGET_X_BOOK = 15.0  # book epoch / shallowlab epoch
+TARGET_BF16 = 0.65  # shallowlab-bf16 epoch / shallowlab epoch, where bf16 is fast
+SLOW_BF16_EPOCHS = 3  # one warm-up and two timed, where a bf16 epoch takes several fp32 ones
 HEADER = (
-    "\nTraining pass per epoch: median (and best) of {timed} epochs after 1 warm-up; each "
-    "pipeline in its own process, their epochs interleaved;\neval: once after training, on the "
-    "10000 test images. x limit: epoch s / the hardware limit, the fastest of its measurements"
-    "\n(mlp: roofline of its matrix products; softmax: its bytes at memory bandwidth); x faster: "
-    "the pipeline's epoch s / shallowlab's.\n"
-    f"{'model':8s} {'pipeline':11s} {'epoch s':>8s} {'(best)':>8s} {'eval s':>7s} "
-    f"{'test acc':>8s} {'x limit':>8s} {'x faster':>9s}")
+    "\nTraining pass per epoch: median (and best) of the epochs after 1 warm-up (ep: epochs "
+    "trained); each pipeline in its own process, their epochs interleaved;\neval: once after "
+    "training, on the 10000 test images. x limit: epoch s / the limit that binds (the slower of "
+    "the memory limit and the roofline of the pipeline's precision),\neach limit the fastest of "
+    "its measurements; x faster: the pipeline's epoch s / shallowlab's.\n")
+COLUMNS = (f"{'model':8s} {'pipeline':15s} {'ep':>3s} {'epoch s':>8s} {'(best)':>8s} "
+           f"{'eval s':>7s} {'test acc':>8s} {'x limit':>8s} {'(binding)':14s} {'x faster':>8s}")
 MEASURED = ("training pass per epoch (the book's includes starting its DataLoader workers), "
-            "median after one warm-up epoch; each pipeline and the limit in a process of its "
-            "own, their epochs and the limit's measurements interleaved; the limit is the "
+            "median after one warm-up epoch; each pipeline and the limits in a process of its "
+            "own, their epochs and the limits' measurements interleaved; a limit is the "
             "fastest of its measurements; evaluation timed separately, once, after training")
 
 
@@ -61,15 +74,27 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                      description=__doc__.split("\n", 1)[0])
     parser.add_argument("--epochs", type=int, default=6,
                         help="epochs per model and pipeline, the first a warm-up (default 6)")
+    parser.add_argument("--bf16-epochs", type=int, default=None,
+                        help="epochs of shallowlab-bf16 (default: --epochs where bf16 is fast, "
+                        f"else {SLOW_BF16_EPOCHS})")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch intra-op threads of this process (default: torch's choice)")
     parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
     parser.add_argument("--pipelines", nargs="+", choices=list(PIPELINES),
                         default=list(PIPELINES), help="default: all (sklearn where installed)")
+    parser.add_argument("--no-startup", dest="startup", action="store_false",
+                        help="leave out the start-up split (benchmarks.startup)")
+    parser.add_argument("--startup-repeats", type=int, default=5,
+                        help="rounds of the start-up commands (default 5)")
     common.add_json_option(parser, "results.json")
     args = parser.parse_args(argv)
-    if args.epochs < 2:
-        parser.error("--epochs must be at least 2: one warm-up and one timed")
+    args.slow_bf16 = slow_bf16(torch.device("cpu"))
+    if args.bf16_epochs is None:
+        args.bf16_epochs = min(args.epochs, SLOW_BF16_EPOCHS) if args.slow_bf16 else args.epochs
+    if min(args.epochs, args.bf16_epochs) < 2:
+        parser.error("--epochs and --bf16-epochs must be at least 2: one warm-up and one timed")
+    if args.startup_repeats < 1:
+        parser.error("--startup-repeats must be at least 1")
     args.pipelines = list(args.pipelines)
     if "sklearn" in args.pipelines and importlib.util.find_spec("sklearn") is None:
         print(f"{PROG}: scikit-learn is not installed; its row is left out", file=sys.stderr)
@@ -84,51 +109,81 @@ def _find(rows: list[dict], model: str, pipeline: str) -> dict | None:
 
 
 def compare(rows: list[dict], limits: dict) -> None:
-    """Each row's epoch as a multiple of its model's limit and of shallowlab's epoch."""
+    """Each row's epoch as a multiple of the limit that binds it and of shallowlab's epoch."""
     for row in rows:
         ours = _find(rows, row["model"], "shallowlab")
-        row["x_limit"] = row["median_epoch_seconds"] / limits[row["model"]]["seconds"]
+        row["precision"] = PRECISION.get(row["pipeline"], "fp32")
+        row["binding_limit"] = binding(limits[row["model"]], row["precision"])
+        row["x_limit"] = \
+            row["median_epoch_seconds"] / limits[row["model"]][row["binding_limit"]]["seconds"]
         row["x_slower_than_shallowlab"] = \
             row["median_epoch_seconds"] / ours["median_epoch_seconds"]
 
 
-def verdict(name: str, rows: list[dict]) -> dict:
+def verdict(name: str, rows: list[dict], limits: dict, bf16_note: str | None) -> dict:
     """shallowlab's ratios for model ``name`` against the targets."""
     ours, book = _find(rows, name, "shallowlab"), _find(rows, name, "book")
+    bf16 = _find(rows, name, "shallowlab-bf16")
+    kind, target = TARGET_X_LIMIT[name]
+    x_limit = ours["median_epoch_seconds"] / limits[name][kind]["seconds"]
     return {
-        "x_limit": ours["x_limit"], "target_x_limit": TARGET_X_LIMIT[name],
-        "x_limit_met": ours["x_limit"] <= TARGET_X_LIMIT[name],
+        "limit": kind, "x_limit": x_limit, "target_x_limit": target,
+        "x_limit_met": x_limit <= target,
         "x_faster_than_book": book["x_slower_than_shallowlab"] if book else None,
         "target_x_faster_than_book": TARGET_X_BOOK,
         "x_faster_than_book_met": book["x_slower_than_shallowlab"] >= TARGET_X_BOOK
         if book else None,
+        "bf16_x_fp32": bf16["x_slower_than_shallowlab"] if bf16 else None,
+        "target_bf16_x_fp32": TARGET_BF16,
+        "bf16_x_fp32_met": bf16["x_slower_than_shallowlab"] <= TARGET_BF16
+        if bf16 and not bf16_note else None,  # not a target where bf16 is not fast
     }
 
 
-def print_table(epochs: int, rows: list[dict], limits: dict) -> None:
-    print(HEADER.format(timed=epochs - 1))
-    for name, limit in limits.items():
-        print(f"{name:8s} {limit['kind']:11s} {limit['seconds']:8.3f}" + (
-            f"   ({limit['flops'] / 1e9:.1f} GFLOP at {limit['gflops_per_s']:.0f} GFLOP/s)"
-            if name == "mlp" else
-            f"   ({limit['bytes'] / 1e6:.0f} MB at {limit['gb_per_s']:.1f} GB/s)"))
+def limit_lines(name: str, limits: dict) -> list[str]:
+    """One line per limit of model ``name``: its seconds, what it counts, which epochs it binds."""
+    lines = []
+    for kind, limit in limits.items():
+        binds = [p for p in ("fp32", "bf16") if binding(limits, p) == kind]
+        what = (f"{limit['bytes'] / 1e6:.0f} MB, {limit['pixels']} images and int64 labels, at "
+                f"{limit['gb_per_s']:.1f} GB/s" if kind == "memory limit" else
+                f"{limit['flops'] / 1e9:.2f} GFLOP at {limit['gflops_per_s']:.1f} GFLOP/s")
+        lines.append(f"{name:8s} {kind:15s} {'':>3s} {limit['seconds']:8.3f}   ({what})"
+                     + (f"  binds {' and '.join(binds)}" if binds else ""))
+    return lines
+
+
+def print_table(rows: list[dict], limits: dict) -> None:
+    print(HEADER + COLUMNS)
+    for name, model_limits in limits.items():
+        print("\n".join(limit_lines(name, model_limits)))
         for row in (r for r in rows if r["model"] == name):
-            print(f"{name:8s} {row['pipeline']:11s} {row['median_epoch_seconds']:8.3f} "
-                  f"{row['best_epoch_seconds']:8.3f} {row['eval_seconds']:7.3f} "
-                  f"{row['test_acc']:8.4f} {row['x_limit']:7.2f}x "
-                  f"{row['x_slower_than_shallowlab']:8.1f}x")
+            print(f"{name:8s} {row['pipeline']:15s} {row['epochs']:3d} "
+                  f"{row['median_epoch_seconds']:8.3f} {row['best_epoch_seconds']:8.3f} "
+                  f"{row['eval_seconds']:7.3f} {row['test_acc']:8.4f} {row['x_limit']:7.2f}x "
+                  f"{row['binding_limit']:14s} {row['x_slower_than_shallowlab']:7.1f}x")
 
 
-def targets_line(verdicts: dict, limits: dict) -> str:
-    def met(ok: bool) -> str:
-        return "met" if ok else "MISSED"
+def targets_line(verdicts: dict) -> str:
+    def met(ok: bool | None) -> str:
+        return "not a target here" if ok is None else "met" if ok else "MISSED"
 
     return "targets: " + "; ".join(
-        f"{name} {v['x_limit']:.2f}x {limits[name]['kind']} (<= {v['target_x_limit']}: "
+        f"{name} {v['x_limit']:.2f}x {v['limit']} (<= {v['target_x_limit']}: "
         f"{met(v['x_limit_met'])})" + (
             f", {v['x_faster_than_book']:.1f}x faster than the book (>= {TARGET_X_BOOK}: "
-            f"{met(v['x_faster_than_book_met'])})" if v["x_faster_than_book"] else "")
+            f"{met(v['x_faster_than_book_met'])})" if v["x_faster_than_book"] else "") + (
+            f", bf16 {v['bf16_x_fp32']:.2f}x fp32's epoch (<= {TARGET_BF16}: "
+            f"{met(v['bf16_x_fp32_met'])})" if v["bf16_x_fp32"] else "")
         for name, v in verdicts.items())
+
+
+def bf16_line(args: argparse.Namespace) -> str:
+    if not args.slow_bf16:
+        return "bf16: this CPU computes bf16 products natively"
+    return (f"bf16: {args.slow_bf16}: torch converts every bf16 product, slower than fp32 (a run "
+            "with --precision bf16 trains in fp32 here); shallowlab-bf16 forces bf16 for "
+            f"{args.bf16_epochs} epochs")
 
 
 def gpu_note() -> str:
@@ -137,16 +192,20 @@ def gpu_note() -> str:
     return f"not measured by this script: run python -m {PROG} on the GPU machine"
 
 
-def report(args: argparse.Namespace, results: tuple[list[dict], dict, dict],
+def report(args: argparse.Namespace, results: tuple[list[dict], dict, dict, dict | None],
            loads: tuple[float | None, float | None], seconds: float) -> dict:
-    """The JSON: the machine and its load, the settings, the limits, the rows, the targets."""
-    rows, limits, verdicts = results
+    """The JSON: the machine and its load, the settings, the limits, the rows, the targets, the
+    start-up rows."""
+    rows, limits, verdicts, startup_rows = results
     load = {"others_load_before": loads[0], "others_load_during": loads[1]}
-    settings = {"epochs": args.epochs, "batch_size": common.BATCH, "lr": common.LR,
-                "init_std": common.STD, "seed": common.SEED,
-                "book_num_workers": get_dataloader_workers(), "threads": torch.get_num_threads()}
-    return {"machine": {**common.machine(), **load}, "measured": MEASURED, "settings": settings,
-            "limits": limits, "results": rows, "targets": verdicts, "gpu": gpu_note(),
+    settings = {"epochs": args.epochs, "bf16_epochs": args.bf16_epochs,
+                "batch_size": common.BATCH, "lr": common.LR, "init_std": common.STD,
+                "seed": common.SEED, "book_num_workers": get_dataloader_workers(),
+                "threads": torch.get_num_threads(), "startup_repeats":
+                args.startup_repeats if args.startup else None}
+    return {"machine": {**common.machine(), **load, "slow_bf16": args.slow_bf16},
+            "measured": MEASURED, "settings": settings, "limits": limits, "results": rows,
+            "targets": verdicts, "startup": startup_rows, "gpu": gpu_note(),
             "total_seconds": seconds}
 
 
@@ -159,19 +218,30 @@ def main(argv: list[str] | None = None) -> int:
     others_before, others = common.watch_load(settle=1.0)
     started = time.perf_counter()
     rows, limits = [], {}
+    epochs = {p: args.bf16_epochs if PRECISION.get(p) == "bf16" else args.epochs
+              for p in args.pipelines}
     for name in args.models:
-        model_rows, limits[name] = bench(name, args.epochs, args.pipelines, args.threads)
+        model_rows, limits[name] = bench(name, epochs, args.threads)
         rows += model_rows
     compare(rows, limits)
-    verdicts = {name: verdict(name, rows) for name in args.models}
-    print_table(args.epochs, rows, limits)
-    print(targets_line(verdicts, limits))
+    verdicts = {name: verdict(name, rows, limits, args.slow_bf16) for name in args.models}
+    print_table(rows, limits)
+    print(targets_line(verdicts))
+    if "shallowlab-bf16" in args.pipelines:
+        print(bf16_line(args))
     print(f"GPU: {gpu_note()}")
+    startup_rows = None
+    if args.startup:
+        print(f"\nStart-up: median of {args.startup_repeats} rounds of fresh processes "
+              f"({startup.PROG})")
+        startup_rows = startup.measure(args.startup_repeats)
+        print("\n".join(startup.table(startup_rows)))
     loads = (others_before, others())
     if note := common.load_note(loads[1], loads[0]):
         print(note)
     seconds = time.perf_counter() - started
-    common.write_report(report(args, (rows, limits, verdicts), loads, seconds), args.json)
+    common.write_report(report(args, (rows, limits, verdicts, startup_rows), loads, seconds),
+                        args.json)
     return 0
 
 

@@ -1,11 +1,21 @@
-"""Batches: every example once per pass, in a fresh order each pass, reproducible from a seed."""
+"""Batches: every example once per pass, in a fresh order each pass, reproducible from a seed;
+uint8 images converted batch by batch to the very floats a whole-set conversion gives."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
+from torch import nn
 
-from shallowlab.data.batches import Batches
+from shallowlab import nets
+from shallowlab.data.batches import Batches, to_unit
+from shallowlab.data.fashion_mnist import FashionMNIST
+from shallowlab.experiments.classify import image_sets
+from shallowlab.steps import make_step
+from shallowlab.train import fit
+from tests.conftest import toy_images
 
 
 def numbered(n: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -103,3 +113,81 @@ def test_x_and_y_of_different_lengths_are_a_value_error(nx, ny):
 def test_a_batch_size_below_one_is_a_value_error(size):
     with pytest.raises(ValueError, match="batch_size must be at least 1"):
         Batches(*numbered(10), size)
+
+
+def every_pixel_value(n: int, seed: int) -> torch.Tensor:
+    """``n`` uint8 28x28 images holding every value 0..255 (the first image all of them)."""
+    images = torch.randint(0, 256, (n, 28, 28), dtype=torch.uint8,
+                           generator=torch.Generator().manual_seed(seed))
+    images[0].view(-1)[:256] = torch.arange(256, dtype=torch.uint8)
+    return images
+
+
+def test_to_unit_is_x_over_255_in_float32():
+    x = torch.arange(256, dtype=torch.uint8)
+    unit = to_unit(x)
+    assert unit.dtype == torch.float32 and unit[0] == 0 and unit[255] == 1
+    assert torch.equal(unit, torch.arange(256, dtype=torch.float32) / 255)
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_uint8_batches_with_to_unit_equal_the_batches_of_the_images_converted_once(shuffle):
+    images, y = every_pixel_value(1000, 0), torch.arange(1000)
+    held = Batches(images, y, 96, shuffle=shuffle, generator=torch.Generator().manual_seed(3),
+                   transform=to_unit)
+    once = Batches(to_unit(images), y, 96, shuffle=shuffle,
+                   generator=torch.Generator().manual_seed(3))
+    for _ in range(2):  # two passes: two orders
+        pairs = list(zip(held, once, strict=True))
+        assert len(pairs) == 11
+        for (X, labels), (X_once, labels_once) in pairs:
+            assert X.dtype == torch.float32 and X.shape[1:] == (28, 28)
+            assert torch.equal(X, X_once) and torch.equal(labels, labels_once)
+    assert held.X.dtype == torch.uint8  # held as given: the conversion is per batch
+
+
+@pytest.mark.parametrize("build, engine", [
+    (nets.softmax_regression, "auto"),  # the fused step
+    (lambda: nets.mlp(784, (32,), 10), "auto"),
+    (lambda: nets.mlp(784, (32,), 10), "autograd"),
+])
+def test_training_on_uint8_batches_gives_the_history_and_weights_of_float32(build, engine):
+    images, labels = (torch.from_numpy(a) for a in toy_images(1200, 5))
+    test_images, test_labels = (torch.from_numpy(a) for a in toy_images(300, 6))
+    labels, test_labels = labels.long(), test_labels.long()
+    results = []
+    for X, transform in ((to_unit(images), None), (images, to_unit)):
+        model = nets.init_(build(), "normal", 0.01, generator=torch.Generator().manual_seed(0))
+        step = make_step(model, nn.CrossEntropyLoss(reduction="none"),
+                         torch.optim.SGD(model.parameters(), lr=0.1), engine)
+        train = Batches(X, labels, 64, generator=torch.Generator().manual_seed(1),
+                        transform=transform)
+        test = Batches(to_unit(test_images), test_labels, 128, shuffle=False)
+        history = fit(step, train, epochs=2, test=test, progress=False, log=lambda s: None)
+        results.append(([{k: v for k, v in r.items() if k != "seconds"} for r in history],
+                        [p.detach().clone() for p in model.parameters()]))
+    (history, params), (history_u8, params_u8) = results
+    assert history == history_u8  # every loss and accuracy, to the last bit
+    assert history[-1]["test_acc"] > 0.5  # and it learned (chance is 0.1)
+    assert all(torch.equal(p, q) for p, q in zip(params, params_u8, strict=True))
+
+
+def test_the_standardized_batches_equal_the_images_standardized_once():
+    # what the runs did before holding uint8: convert once, then x <- (x - mean) / std in place
+    train, test = every_pixel_value(900, 1), every_pixel_value(200, 2)
+    data = FashionMNIST(train, torch.zeros(900, dtype=torch.long), test,
+                        torch.zeros(200, dtype=torch.long), Path("memory"))
+    X_once, X_test_once = to_unit(train), to_unit(test)
+    mean, std = X_once.mean(), X_once.std()
+    for X in (X_once, X_test_once):
+        X.sub_(mean).div_(std)
+    for standardize, expected in ((False, to_unit(train)), (True, X_once)):
+        X_train, convert, X_test = image_sets(data, torch.device("cpu"), standardize)
+        assert X_train.dtype == torch.uint8
+        assert torch.equal(X_test, X_test_once if standardize else to_unit(test))
+        gen = torch.Generator().manual_seed(0)
+        for (X, _), idx in zip(Batches(X_train, data.train_labels, 128, generator=gen,
+                                       transform=convert),
+                               torch.randperm(900, generator=torch.Generator().manual_seed(0))
+                               .split(128), strict=True):
+            assert torch.equal(X, expected[idx])

@@ -1,5 +1,6 @@
-"""The benchmarks: the limits' counted flops and bandwidth, one short real run of speed, and
-the replica of the book's d2l 1.0 that book_layer times shallowlab.d2l against."""
+"""The benchmarks: the limits' counted flops and bandwidth, short runs of speed (on the real
+data; bf16 and the start-up split on toy data), and the replica of the book's d2l 1.0 that
+book_layer times shallowlab.d2l against."""
 
 import json
 import subprocess
@@ -11,6 +12,7 @@ import torch
 
 from benchmarks import book_en, limits
 from shallowlab import d2l
+from shallowlab.devices import slow_bf16
 from tests.conftest import write_fashion
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +34,15 @@ def test_roofline_sums_the_full_and_the_short_batches():
     assert limit["gflops_per_s"] == pytest.approx(limit["flops"] / limit["seconds"] / 1e9)
 
 
+def test_the_bf16_products_take_bf16_operands_and_the_slower_limit_binds():
+    for _, call in limits.products((16, 8, 4), 4, torch.bfloat16):
+        assert call().dtype == torch.bfloat16
+    measured = {"memory limit": {"seconds": 0.02}, "roofline": {"seconds": 0.01},
+                "roofline bf16": {"seconds": 0.05}}
+    assert limits.binding(measured, "fp32") == "memory limit"
+    assert limits.binding(measured, "bf16") == "roofline bf16"
+
+
 def test_memory_limit_is_the_bytes_over_the_measured_bandwidth():
     limit = limits.memory_limit(10**6, buffer_bytes=1 << 22)
     assert limit["gb_per_s"] > 0
@@ -43,19 +54,63 @@ def test_a_short_run_reports_every_pipeline_against_the_limit(tmp_path, real_dat
     out = tmp_path / "speed.json"
     result = subprocess.run([sys.executable, "-m", "benchmarks.speed", "--epochs", "2",
                              "--models", "softmax", "--pipelines", "shallowlab", "autograd",
-                             "sklearn", "--json", str(out)],
+                             "sklearn", "--no-startup", "--json", str(out)],
                             cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     report = json.loads(out.read_text())
     rows = {r["pipeline"]: r for r in report["results"]}
     assert set(rows) == {"shallowlab", "autograd", "sklearn"}
-    limit = report["limits"]["softmax"]
-    assert limit["kind"] == "memory limit" and limit["bytes"] == 60000 * (784 * 4 + 8)
+    limits_ = report["limits"]["softmax"]
+    memory = limits_["memory limit"]
+    assert memory["bytes"] == 60000 * (784 + 8) and memory["pixels"] == "uint8"
+    assert limits_["roofline"]["flops"] == 2 * 2 * 60000 * 784 * 10  # forward and dW
+    binds = max(("memory limit", "roofline"), key=lambda k: limits_[k]["seconds"])
     for row in rows.values():
-        assert row["x_limit"] == pytest.approx(row["median_epoch_seconds"] / limit["seconds"])
+        assert row["binding_limit"] == binds and row["epochs"] == 2
+        assert row["x_limit"] == pytest.approx(row["median_epoch_seconds"]
+                                               / limits_[binds]["seconds"])
         assert row["test_acc"] > 0.7  # one or two epochs of softmax regression
-    assert report["targets"]["softmax"]["x_limit"] == rows["shallowlab"]["x_limit"]
+    target = report["targets"]["softmax"]
+    assert target["limit"] == "memory limit"
+    assert target["x_limit"] == pytest.approx(rows["shallowlab"]["median_epoch_seconds"]
+                                              / memory["seconds"])
+    assert report["startup"] is None
     assert "softmax" in result.stdout and "memory limit" in result.stdout
+    assert "binds fp32" in result.stdout
+
+
+def test_bf16_and_the_start_up_split_are_in_the_same_run(tmp_path, toy_data, monkeypatch):
+    monkeypatch.setenv("SHALLOWLAB_DATA", str(toy_data))  # 600 toy images: 3 batches an epoch
+    out = tmp_path / "speed.json"
+    result = subprocess.run([sys.executable, "-m", "benchmarks.speed", "--epochs", "3",
+                             "--bf16-epochs", "2", "--models", "mlp", "--pipelines",
+                             "shallowlab", "shallowlab-bf16", "--startup-repeats", "1",
+                             "--json", str(out)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(out.read_text())
+    rows = {r["pipeline"]: r for r in report["results"]}
+    assert (rows["shallowlab"]["epochs"], rows["shallowlab-bf16"]["epochs"]) == (3, 2)
+    assert rows["shallowlab-bf16"]["precision"] == "bf16"
+    assert rows["shallowlab-bf16"]["binding_limit"] == "roofline bf16"
+    assert rows["shallowlab"]["binding_limit"] == "roofline"
+    limits_ = report["limits"]["mlp"]
+    assert limits_["roofline"]["flops"] == limits_["roofline bf16"]["flops"]
+    assert limits_["roofline bf16"]["precision"] == "bf16"
+    for row in rows.values():
+        assert row["test_acc"] > 0.5  # the toy classes are bands (chance is 0.1)
+    bf16 = report["targets"]["mlp"]["bf16_x_fp32"]
+    assert bf16 == pytest.approx(rows["shallowlab-bf16"]["median_epoch_seconds"]
+                                 / rows["shallowlab"]["median_epoch_seconds"])
+    if slow_bf16(torch.device("cpu")):  # said in the table, and no target where bf16 is slow
+        assert "neither AVX-512 BF16 nor AMX" in result.stdout
+        assert report["targets"]["mlp"]["bf16_x_fp32_met"] is None
+    # the start-up split, from benchmarks.startup, printed and in the JSON
+    startup = report["startup"]
+    for name in ("python -c pass", "shallowlab list", "shallowlab run linreg",
+                 "run mlp: epochs"):
+        assert startup[name]["median"] > 0, name
+    assert "split of run mlp" in result.stdout and "shallowlab --help" in result.stdout
 
 
 def test_the_book_board_averages_every_n_points_and_replots_every_line(capsys):
