@@ -8,15 +8,25 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
-import pytest
+# One torch thread in this process and in every process the tests start, unless told otherwise.
+# On a small machine PyTorch's intra-op threads wait on each other at every operation, and when
+# anything else holds a core a run takes 2-20x longer (benchmarks/README.md: a 2-core machine);
+# one thread a process keeps the cores busy, and what a test claims does not depend on it. Set
+# before torch is imported (by shallowlab below), so that torch's thread pool reads it.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+CORES = os.cpu_count() or 1
 
-from shallowlab.data.fashion_mnist import SYSTEM_DIRS, files_in
-from shallowlab.data.idx import write_idx
-from shallowlab.experiments.base import Experiment, execute, resolve
-from shallowlab.runs import RunDir
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from shallowlab.data.fashion_mnist import SYSTEM_DIRS, files_in  # noqa: E402
+from shallowlab.data.idx import write_idx  # noqa: E402
+from shallowlab.experiments.base import Experiment, execute, resolve  # noqa: E402
+from shallowlab.runs import RunDir  # noqa: E402
 
 
 def toy_images(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -50,22 +60,68 @@ def toy_data(tmp_path: Path) -> Path:
     return write_fashion(tmp_path / "toy-data")
 
 
-@pytest.fixture(scope="session")
-def _decoded_cache(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("decoded")
+def new_cache(tmp_path_factory) -> Path:
+    """A fresh user cache for a test. The decoded Fashion-MNIST arrays (each named by its
+    file's identity) are shared by the session, so that each test does not decompress the real
+    files again: its ``shallowlab/decoded`` is a link to one folder."""
+    shared = tmp_path_factory.getbasetemp() / "decoded"
+    shared.mkdir(exist_ok=True)
+    cache = tmp_path_factory.mktemp("cache")
+    (cache / "shallowlab").mkdir()
+    (cache / "shallowlab" / "decoded").symlink_to(shared)
+    return cache
+
+
+def isolated(cache: Path) -> dict[str, str | None]:
+    """The variables that keep a process off the user's real cache and off the internet."""
+    return {"XDG_CACHE_HOME": str(cache),
+            "SHALLOWLAB_MIRROR": "http://127.0.0.1:9/",  # the discard port: refused
+            "SHALLOWLAB_DATA": None}
 
 
 @pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory, monkeypatch, _decoded_cache):
-    """Never read or fill the user's real cache, and never reach for the internet. The
-    decoded Fashion-MNIST arrays (named by their files' identity) are shared by the session,
-    so that each test does not decompress the real files again."""
-    cache = tmp_path_factory.mktemp("cache")
-    (cache / "shallowlab").mkdir()
-    (cache / "shallowlab" / "decoded").symlink_to(_decoded_cache)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
-    monkeypatch.setenv("SHALLOWLAB_MIRROR", "http://127.0.0.1:9/")  # discard port: refused
-    monkeypatch.delenv("SHALLOWLAB_DATA", raising=False)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Never read or fill the user's real cache, and never reach for the internet."""
+    for name, value in isolated(new_cache(tmp_path_factory)).items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+
+
+def isolated_environ(tmp_path_factory) -> dict[str, str]:
+    """This process's environment as ``_isolated_cache`` leaves it, for processes started
+    outside a test (by :class:`Ahead`)."""
+    changes = isolated(new_cache(tmp_path_factory))
+    return {**{k: v for k, v in os.environ.items() if k not in changes},
+            **{k: v for k, v in changes.items() if v is not None}}
+
+
+class Ahead:
+    """The slow, independent jobs of a test module (each a real process, run to its end),
+    begun together in threads of this process, ``CORES`` at a time, when the module's first test
+    asks for one; each test then waits for its own job and asserts on its result (a job's
+    exception is raised in the test that asks for it). A job no test selected asked for ahead
+    is begun when asked for."""
+
+    def __init__(self, job: Callable[[Hashable], object], keys: list[Hashable]):
+        self._job = job
+        self._pool = ThreadPoolExecutor(max_workers=CORES)
+        self._futures = {key: self._pool.submit(job, key) for key in keys}
+
+    def __getitem__(self, key: Hashable):
+        if key not in self._futures:
+            self._futures[key] = self._pool.submit(self._job, key)
+        return self._futures[key].result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def selected(request) -> set[str]:
+    """The names (without parameters) of the tests of ``request``'s module this session runs."""
+    return {item.originalname for item in request.session.items
+            if item.module is request.module}
 
 
 def real_data_dir() -> Path | None:
@@ -96,15 +152,41 @@ def run_experiment(experiment: Experiment, folder: Path, **overrides) -> tuple[d
     return summary, lines
 
 
-def run_seeds(experiment: Experiment, folder: Path, seeds: tuple[int, ...],
-              **overrides) -> list[dict]:
-    """The summaries of ``experiment`` run once per seed, each in ``folder / f"seed-{seed}"``.
+def run_seeds(name: str, folder: Path, seeds: tuple[int, ...], *flags) -> list[dict]:
+    """The summaries of ``shallowlab run NAME FLAGS --seed S``, once per seed, each run in
+    ``folder / f"seed-{S}"``.
 
     For claims about training on real data: one seed's trajectory depends on the machine's
     floating-point order (its BLAS, its threads), so such claims hold for the median over seeds.
+    The seeds run at once, as real processes of the CLI, each on one torch thread (as every
+    process the tests start, see ``OMP_NUM_THREADS`` above): three of them share two cores
+    with none left idle, where one after the other left a core idle or two threads waited on
+    each other.
     """
-    return [run_experiment(experiment, folder / f"seed-{seed}", **overrides, seed=seed)[0]
-            for seed in seeds]
+    started = {}
+    try:
+        for seed in seeds:
+            with open(folder / f"seed-{seed}.log", "w") as log:  # the child keeps its own copy
+                started[seed] = subprocess.Popen(
+                    shallowlab_command("run", name, *flags, "--seed", seed,
+                                       "--out", folder / f"seed-{seed}", "--quiet"),
+                    stdout=log, stderr=subprocess.STDOUT)
+        for process in started.values():
+            process.wait(timeout=1800)
+    finally:
+        for process in started.values():  # only if the test ends while they run
+            if process.poll() is None:
+                process.terminate()
+                process.wait(timeout=120)
+    summaries = []
+    for seed, process in started.items():
+        assert process.returncode == 0, (folder / f"seed-{seed}.log").read_text()[-3000:]
+        run = folder / f"seed-{seed}"
+        summary = json.loads((run / "summary.json").read_text())
+        assert summary["status"] == "completed"
+        assert json.loads((run / "config.json").read_text())["seed"] == seed
+        summaries.append(summary)
+    return summaries
 
 
 def late_test_acc(folder: Path, epochs: int = 3) -> float:

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import Ahead, isolated_environ, real_data_dir, selected, write_fashion
 from tests.test_book_examples import assert_figures, run_book
 
 pytestmark = pytest.mark.book
@@ -44,10 +45,11 @@ pytestmark = pytest.mark.book
 BOOK_EN = Path(__file__).parent / "book_en"
 
 
-def run(folder: Path, script: str, data: Path | None = None) -> tuple[dict, str]:
+def run(folder: Path, script: str, data: Path | None = None,
+        environ: dict[str, str] | None = None) -> tuple[dict, str]:
     """:func:`run_book` on ``tests/book_en/<script>`` (it joins its folder with an absolute
     path as pathlib does: to that path)."""
-    return run_book(folder, str(BOOK_EN / script), data)
+    return run_book(folder, str(BOOK_EN / script), data, environ)
 
 
 def assert_trained(board: dict, epochs: int, best: float, last: float) -> None:
@@ -59,22 +61,67 @@ def assert_trained(board: dict, epochs: int, best: float, last: float) -> None:
     assert board["val_loss"][-1] < board["val_loss"][0], board  # it learned
 
 
+# Each test's script, with its data (None, "toy" or "real"): all of the selected tests' are
+# started together as the module's first test begins (tests.conftest.Ahead).
+SCRIPTS = {
+    "test_automatic_differentiation": ("ch2_5_automatic_differentiation.py", None),
+    "test_linear_regression_vectorization_and_normal": ("ch3_1_linear_regression.py", None),
+    "test_object_oriented_design": ("ch3_2_object_oriented_design.py", None),
+    "test_synthetic_regression_data": ("ch3_3_synthetic_regression_data.py", None),
+    "test_linear_regression_from_scratch": ("ch3_4_linear_regression_scratch.py", None),
+    "test_linear_regression_concise": ("ch3_5_linear_regression_concise.py", None),
+    "test_weight_decay_shrinks_the_weights": ("ch3_7_weight_decay.py", None),
+    "test_image_classification_dataset_on_toy_files": ("ch4_2_image_classification_dataset.py",
+                                                       "toy"),
+    "test_base_classification_model": ("ch4_3_base_classification_model.py", None),
+    "test_activation_functions": ("ch5_1_multilayer_perceptrons.py", None),
+    "test_numerical_stability": ("ch5_4_numerical_stability.py", None),
+    "test_image_classification_dataset": ("ch4_2_image_classification_dataset.py", "real"),
+    "test_softmax_regression_from_scratch": ("ch4_4_softmax_regression_scratch.py", "real"),
+    "test_softmax_regression_concise": ("ch4_5_softmax_regression_concise.py", "real"),
+    "test_multilayer_perceptrons": ("ch5_2_mlp_implementation.py", "real"),
+    "test_dropout": ("ch5_6_dropout.py", "real"),
+}
+
+
+@pytest.fixture(scope="module")
+def book(request, tmp_path_factory):
+    """``book[script, data]``: the folder, JSON line and stdout of :func:`run` on ``script``
+    with no data, the toy files ("toy") or the real ones ("real")."""
+    data = {None: None, "toy": write_fashion(tmp_path_factory.mktemp("toy-data")),
+            "real": real_data_dir()}
+    environ = isolated_environ(tmp_path_factory)
+
+    def job(key: tuple[str, str | None]) -> tuple[Path, dict, str]:
+        script, kind = key
+        folder = tmp_path_factory.mktemp(Path(script).stem)
+        return (folder, *run(folder, script, data[kind], environ))
+
+    wanted = selected(request)
+    keys = [SCRIPTS[test] for test in SCRIPTS if test in wanted
+            if SCRIPTS[test][1] != "real" or data["real"] is not None]
+    # the real data's first: the longest, they set when the module ends
+    ahead = Ahead(job, sorted(keys, key=lambda key: key[1] != "real"))
+    yield ahead
+    ahead.close()
+
+
 # --- no data needed: always run ----------------------------------------------------------------
 
 
-def test_automatic_differentiation(tmp_path):
+def test_automatic_differentiation(book):
     """2.5: the gradients the book shows, and backward through detach and control flow."""
-    got, _ = run(tmp_path, "ch2_5_automatic_differentiation.py")
+    _, got, _ = book["ch2_5_automatic_differentiation.py", None]
     assert got["grad_2xx"] == [0, 4, 8, 12]  # d(2 x.x)/dx = 4x
     assert got["grad_sum"] == [1, 1, 1, 1]
     assert got["grad_xx"] == [0, 2, 4, 6]
     assert got["detached"] and got["through_y"] and got["control_flow"]
 
 
-def test_linear_regression_vectorization_and_normal(tmp_path):
+def test_linear_regression_vectorization_and_normal(book):
     """3.1: one vector addition is far faster than 10,000 scalar ones; the normal curves peak
     at their means at 1 / sqrt(2 pi sigma^2)."""
-    got, stdout = run(tmp_path, "ch3_1_linear_regression.py")
+    folder, got, stdout = book["ch3_1_linear_regression.py", None]
     assert got["same"]
     # the loop is 10,000 Python iterations of indexing (tens of ms on any machine), the sum
     # one kernel call (microseconds)
@@ -82,12 +129,12 @@ def test_linear_regression_vectorization_and_normal(tmp_path):
     for (mean, peak), sigma, mu in zip(got["peaks"], (1, 2, 1), (0, 0, 3)):
         assert mean == pytest.approx(mu, abs=0.01)
         assert peak == pytest.approx(1 / math.sqrt(2 * math.pi * sigma**2), rel=1e-6)
-    assert_figures(tmp_path, stdout, ["plot"])
+    assert_figures(folder, stdout, ["plot"])
 
 
-def test_object_oriented_design(tmp_path):
+def test_object_oriented_design(book):
     """3.2: add_to_class, HyperParameters and ProgressBoard do what the book prints and draws."""
-    got, stdout = run(tmp_path, "ch3_2_object_oriented_design.py")
+    folder, got, stdout = book["ch3_2_object_oriented_design.py", None]
     assert 'Class attribute "b" is 1\n' in stdout
     assert "self.a = 1 self.b = 2\nThere is no self.c = True\n" in stdout
     assert (got["hparams"], got["has_c"]) == ({"a": 1, "b": 2}, False)
@@ -99,111 +146,111 @@ def test_object_oriented_design(tmp_path):
     # the section's own Module and Trainer, written as the book writes them, keep their args
     assert got["module_hparams"] == {"plot_train_per_epoch": 2, "plot_valid_per_epoch": 1}
     assert got["trainer_hparams"] == {"max_epochs": 3, "num_gpus": 0, "gradient_clip_val": 0}
-    assert_figures(tmp_path, stdout, ["board"])
+    assert_figures(folder, stdout, ["board"])
 
 
-def test_synthetic_regression_data(tmp_path):
+def test_synthetic_regression_data(book):
     """3.3: batches of 32 from both of the section's loaders; 1000 training examples are 32
     batches; the noise has the standard deviation 0.01 asked for."""
-    got, _ = run(tmp_path, "ch3_3_synthetic_regression_data.py")
+    folder, got, _ = book["ch3_3_synthetic_regression_data.py", None]
     assert got["by_hand"] == got["loader"] == [[32, 2], [32, 1]]
     assert got["by_hand_val_batches"] == got["batches"] == got["val_batches"] == 32
     assert got["loader_type"] == "DataLoader"  # the section's get_tensorloader replaced d2l's
     assert got["examples"] == 2000
     assert got["noise_std"] == pytest.approx(0.01, abs=0.001)  # 2000 draws: +-3% at 2 sigma
     assert got["hparams"] == ["b", "batch_size", "noise", "num_train", "num_val", "w"]
-    assert not (tmp_path / "figures").exists()
+    assert not (folder / "figures").exists()
 
 
-def test_linear_regression_from_scratch(tmp_path):
+def test_linear_regression_from_scratch(book):
     """3.4: 96 steps of lr 0.03 on the loss (y_hat - y)^2 / 2 shrink the error from the truth
     by about (1 - 0.03)^96 = 0.054: w's by about (0.11, -0.18), b's by about 0.23, as the book
     prints (seeds 0-2: w errors 0.05-0.08 and -(0.15-0.18), b error 0.21)."""
-    got, stdout = run(tmp_path, "ch3_4_linear_regression_scratch.py")
+    folder, got, stdout = book["ch3_4_linear_regression_scratch.py", None]
     (ew1, ew2), eb = got["w_error"], got["b_error"]
     assert 0 < ew1 < 0.3 and -0.4 < ew2 < 0 and 0.05 < eb < 0.4, got
     assert got["w"] == pytest.approx([2, -3.4], abs=0.4)
     assert got["points"] == {"train_loss": 6, "val_loss": 3}
     assert got["val_loss"] < 0.15, got  # from about 15 at the start (|w|^2 + b^2) / 2
-    assert_figures(tmp_path, stdout, ["board"])
+    assert_figures(folder, stdout, ["board"])
 
 
-def test_linear_regression_concise(tmp_path):
+def test_linear_regression_concise(book):
     """3.5: MSELoss has no 1/2, so the same 96 steps shrink the error by (1 - 0.06)^96 = 0.003:
     w and b within about 0.01 of the truth, as the book prints."""
-    got, stdout = run(tmp_path, "ch3_5_linear_regression_concise.py")
+    folder, got, stdout = book["ch3_5_linear_regression_concise.py", None]
     assert got["w"] == pytest.approx([2, -3.4], abs=0.04)
     assert got["b"] == pytest.approx(4.2, abs=0.05)
     assert got["points"] == {"train_loss": 6, "val_loss": 3}
     assert got["val_loss"] < 2e-3, got  # the noise floor (MSE) is 1e-4
-    assert_figures(tmp_path, stdout, ["board"])
+    assert_figures(folder, stdout, ["board"])
 
 
-def test_weight_decay_shrinks_the_weights(tmp_path):
+def test_weight_decay_shrinks_the_weights(book):
     """3.7: without decay the 200 weights stay near their N(0, 0.01^2) start (l2_penalty
     = |w|^2 / 2 about 200 * 1e-4 / 2 = 0.01, as the book prints); lambda 3 shrinks them
     several times over (seeds 0-2: 0.008-0.011 against 0.0012-0.0017). The concise model starts
     from LazyLinear's own uniform draw (the normal_ in __init__ acts before the weights exist,
     in the book too): |w|^2 / 2 about 1/6, which wd 3 brings to about 0.013 (seeds 0-2:
     0.0127-0.0133)."""
-    got, stdout = run(tmp_path, "ch3_7_weight_decay.py")
+    folder, got, stdout = book["ch3_7_weight_decay.py", None]
     none, decay, concise = got["scratch 0"], got["scratch 3"], got["concise 3"]
     assert 0.005 < none["l2_penalty"] < 0.02, got
     assert decay["l2_penalty"] < none["l2_penalty"] / 4, got
     assert 0.004 < concise["l2_penalty"] < 0.04, got  # from about 0.17
     assert none["train_loss"] < decay["train_loss"], got  # without decay it fits the 20 points
-    assert_figures(tmp_path, stdout, ["board"] * 3)
+    assert_figures(folder, stdout, ["board"] * 3)
 
 
-def test_image_classification_dataset_on_toy_files(tmp_path, toy_data):
+def test_image_classification_dataset_on_toy_files(book):
     """4.2 on 600 + 200 toy images: the book's shapes and dtypes at resize=(32, 32)."""
-    got, stdout = run(tmp_path, "ch4_2_image_classification_dataset.py", toy_data)
+    folder, got, stdout = book["ch4_2_image_classification_dataset.py", "toy"]
     assert (got["train"], got["val"], got["item_shape"]) == (600, 200, [1, 32, 32])
     assert got["first"] == got["val_first"] == [[64, 1, 32, 32], "torch.float32", [64],
                                                  "torch.int64"]
     assert got["batches"] == [10, 4]  # ceil(600 / 64), ceil(200 / 64)
     assert 0 <= got["range"][0] < got["range"][1] <= 1
     assert len(got["val_labels"]) == 8
-    assert_figures(tmp_path, stdout, ["images"])
+    assert_figures(folder, stdout, ["images"])
 
 
-def test_base_classification_model(tmp_path):
+def test_base_classification_model(book):
     """4.3: the section's Classifier.accuracy and its Module.configure_optimizers, in use."""
-    got, _ = run(tmp_path, "ch4_3_base_classification_model.py")
+    _, got, _ = book["ch4_3_base_classification_model.py", None]
     assert (got["accuracy"], got["per_example"], got["d2l_accuracy"]) == (0.5, [0, 1], 0.5)
     assert got["optimizer"] == ["SGD", 0.1, 2] and got["replaced"]
 
 
-def test_activation_functions(tmp_path):
+def test_activation_functions(book):
     """5.1: ReLU, sigmoid and tanh and their gradients, six figures."""
-    got, stdout = run(tmp_path, "ch5_1_multilayer_perceptrons.py")
+    folder, got, stdout = book["ch5_1_multilayer_perceptrons.py", None]
     relu, sigmoid, tanh = got["relu"], got["sigmoid"], got["tanh"]
     assert relu["ends"] == pytest.approx([0, 7.9]) and relu["grad_ends"] == [0, 1]
     assert (sigmoid["at_0"], sigmoid["grad_at_0"]) == pytest.approx((0.5, 0.25))
     assert (tanh["at_0"], tanh["grad_at_0"]) == pytest.approx((0, 1), abs=1e-6)
     assert max(sigmoid["grad_ends"] + tanh["grad_ends"]) < 1e-3  # they vanish far from 0
-    assert_figures(tmp_path, stdout, ["plot"] * 6)
+    assert_figures(folder, stdout, ["plot"] * 6)
 
 
-def test_numerical_stability(tmp_path):
+def test_numerical_stability(book):
     """5.4: the sigmoid's gradient is at most 1/4 and vanishes at +-8; a product of 100
     Gaussian 4 x 4 matrices explodes (its norm grows about e^0.56 = 1.75 times a factor, about
     e^56 = 1e24 after 100; seeds 0-2: entries up to 2e25-1e26)."""
-    got, stdout = run(tmp_path, "ch5_4_numerical_stability.py")
+    folder, got, stdout = book["ch5_4_numerical_stability.py", None]
     assert got["grad_max"] == pytest.approx(0.25)
     assert max(got["grad_ends"]) < 1e-3
     assert got["single_max"] < 10
     assert got["product_max"] > 1e15, got
-    assert_figures(tmp_path, stdout, ["plot"])
+    assert_figures(folder, stdout, ["plot"])
 
 
 # --- Fashion-MNIST: the real files -------------------------------------------------------------
 
 
 @pytest.mark.data
-def test_image_classification_dataset(tmp_path, real_data):
+def test_image_classification_dataset(book, real_data):
     """4.2: 60,000 + 10,000 images of (1, 32, 32), and the book's eight validation images."""
-    got, _ = run(tmp_path, "ch4_2_image_classification_dataset.py", real_data)
+    _, got, _ = book["ch4_2_image_classification_dataset.py", "real"]
     assert (got["train"], got["val"], got["item_shape"]) == (60000, 10000, [1, 32, 32])
     assert got["first"] == [[64, 1, 32, 32], "torch.float32", [64], "torch.int64"]
     assert got["batches"] == [938, 157]  # ceil(60000 / 64), ceil(10000 / 64)
@@ -216,40 +263,40 @@ def test_image_classification_dataset(tmp_path, real_data):
 
 
 @pytest.mark.data
-def test_softmax_regression_from_scratch(tmp_path, real_data):
-    got, stdout = run(tmp_path, "ch4_4_softmax_regression_scratch.py", real_data)
+def test_softmax_regression_from_scratch(book, real_data):
+    folder, got, stdout = book["ch4_4_softmax_regression_scratch.py", "real"]
     assert got["toy_loss"] == pytest.approx(1.4979, abs=1e-4)  # the book's value
     assert got["row_sums"] == pytest.approx([1, 1])
     assert got["preds_shape"] == [256]
     assert_trained(got, 5, best=0.80, last=0.78)
     assert got["wrong_in_first_batch"] < 0.3 * 256  # and the figure shows some of them
-    assert_figures(tmp_path, stdout, ["board", "images"])
+    assert_figures(folder, stdout, ["board", "images"])
 
 
 @pytest.mark.data
-def test_softmax_regression_concise(tmp_path, real_data):
-    got, stdout = run(tmp_path, "ch4_5_softmax_regression_concise.py", real_data)
+def test_softmax_regression_concise(book, real_data):
+    folder, got, stdout = book["ch4_5_softmax_regression_concise.py", "real"]
     assert_trained(got, 5, best=0.80, last=0.78)
-    assert_figures(tmp_path, stdout, ["board"])
+    assert_figures(folder, stdout, ["board"])
 
 
 @pytest.mark.data
 @pytest.mark.slow
-def test_multilayer_perceptrons(tmp_path, real_data):
-    got, stdout = run(tmp_path, "ch5_2_mlp_implementation.py", real_data)
+def test_multilayer_perceptrons(book, real_data):
+    folder, got, stdout = book["ch5_2_mlp_implementation.py", "real"]
     assert_trained(got["scratch"], 4, best=0.79, last=0.75)
     assert_trained(got["concise"], 4, best=0.79, last=0.75)
-    assert_figures(tmp_path, stdout, ["board", "board"])
+    assert_figures(folder, stdout, ["board", "board"])
 
 
 @pytest.mark.data
 @pytest.mark.slow
-def test_dropout(tmp_path, real_data):
-    got, stdout = run(tmp_path, "ch5_6_dropout.py", real_data)
+def test_dropout(book, real_data):
+    folder, got, stdout = book["ch5_6_dropout.py", "real"]
     toy = got["toy"]
     assert toy["p0"] == [list(range(8)), list(range(8, 16))] and toy["p1"] == [[0] * 8] * 2
     # p = 0.5: each entry is dropped or doubled; of the 15 nonzero ones, some of each
     assert toy["p05_kept"] and 0 < toy["p05_zeros"] < 15
     assert_trained(got["scratch"], 3, best=0.77, last=0.74)
     assert_trained(got["concise"], 3, best=0.77, last=0.74)
-    assert_figures(tmp_path, stdout, ["board", "board"])
+    assert_figures(folder, stdout, ["board", "board"])

@@ -37,6 +37,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import Ahead, isolated_environ, real_data_dir, selected, write_fashion
+
 pytestmark = pytest.mark.book  # also run on Python 3.13 (make test-py313)
 
 BOOK = Path(__file__).parent / "book"
@@ -44,9 +46,11 @@ EPOCH = re.compile(r"^epoch (\d+)/(\d+): train loss ([\d.]+), train acc ([\d.]+)
                    r"test acc ([\d.]+)$", re.M)
 
 
-def run_book(folder: Path, script: str, data: Path | None = None) -> tuple[dict, str]:
-    """Run ``tests/book/<script>`` headless in ``folder``; its JSON line and its stdout."""
-    env = {k: v for k, v in os.environ.items()
+def run_book(folder: Path, script: str, data: Path | None = None,
+             environ: dict[str, str] | None = None) -> tuple[dict, str]:
+    """Run ``tests/book/<script>`` headless in ``folder`` (in ``environ``, by default this
+    process's environment); its JSON line and its stdout."""
+    env = {k: v for k, v in (os.environ if environ is None else environ).items()
            if k not in ("DISPLAY", "WAYLAND_DISPLAY", "MPLBACKEND", "SHALLOWLAB_FIGURES")}
     # One intra-op thread unless told otherwise: on a small shared machine PyTorch's threads
     # wait on each other at every operation and a run takes 5x longer (benchmarks/README.md);
@@ -83,62 +87,102 @@ def assert_accuracy(history: list[dict], n: int, best: float, final: float) -> N
     assert history[-1]["train_loss"] < 0.5  # the book's own check, passed: the run exited 0
 
 
+# Each test's scripts, with their data (None, "toy" or "real"): all of the selected tests' are
+# started together as the module's first test begins (tests.conftest.Ahead).
+SCRIPTS = {
+    "test_linear_regression_recovers_w_and_b": [("ch3_2_linear_regression_scratch.py", None),
+                                                ("ch3_3_linear_regression_concise.py", None)],
+    "test_polynomial_fits_underfit_and_overfit": [("ch4_4_underfit_overfit.py", None)],
+    "test_weight_decay_shrinks_the_weights": [("ch4_5_weight_decay.py", None)],
+    "test_image_classification_dataset_on_toy_files": [
+        ("ch3_5_image_classification_dataset.py", "toy")],
+    "test_image_classification_dataset": [("ch3_5_image_classification_dataset.py", "real")],
+    "test_softmax_regression": [("ch3_6_softmax_regression_scratch.py", "real"),
+                                ("ch3_7_softmax_regression_concise.py", "real")],
+    "test_multilayer_perceptron": [("ch4_2_mlp_scratch.py", "real"),
+                                   ("ch4_3_mlp_concise.py", "real")],
+    "test_dropout": [("ch4_6_dropout.py", "real")],
+}
+
+
+@pytest.fixture(scope="module")
+def book(request, tmp_path_factory):
+    """``book[script, data]``: the folder, JSON line and stdout of ``run_book`` on ``script``
+    with no data, the toy files ("toy") or the real ones ("real")."""
+    data = {None: None, "toy": write_fashion(tmp_path_factory.mktemp("toy-data")),
+            "real": real_data_dir()}
+    environ = isolated_environ(tmp_path_factory)
+
+    def job(key: tuple[str, str | None]) -> tuple[Path, dict, str]:
+        script, kind = key
+        folder = tmp_path_factory.mktemp(Path(script).stem)
+        return (folder, *run_book(folder, script, data[kind], environ))
+
+    wanted = selected(request)
+    keys = [key for test, keys in SCRIPTS.items() if test in wanted for key in keys
+            if key[1] != "real" or data["real"] is not None]
+    # the real data's first: the longest, they set when the module ends
+    ahead = Ahead(job, sorted(keys, key=lambda key: key[1] != "real"))
+    yield ahead
+    ahead.close()
+
+
 # --- synthetic data: always run ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize("script", ["ch3_2_linear_regression_scratch.py",
                                     "ch3_3_linear_regression_concise.py"])
-def test_linear_regression_recovers_w_and_b(tmp_path, script):
+def test_linear_regression_recovers_w_and_b(book, script):
     """3.2 and 3.3: after 3 epochs, w = [2, -3.4] and b = 4.2 to about 1e-3, loss ~ 5e-5."""
-    got, stdout = run_book(tmp_path, script)
+    folder, got, stdout = book[script, None]
     assert got["w"] == pytest.approx([2, -3.4], abs=0.01)
     assert got["b"] == pytest.approx(4.2, abs=0.01)
     assert got["loss"] < 2e-4  # the noise floor sigma^2 / 2 is 5e-5
     if "scratch" in script:  # d2l.plt.scatter, drawn directly on pyplot: written at exit
-        assert_figures(tmp_path, stdout, ["figure"])
+        assert_figures(folder, stdout, ["figure"])
     else:
         assert got["first_batch"] == [[10, 2], [10, 1]]
         assert (got["batches"], got["examples"]) == (100, 1000)
 
 
-def test_polynomial_fits_underfit_and_overfit(tmp_path):
+def test_polynomial_fits_underfit_and_overfit(book):
     """4.4: the cubic's weights come close to the truth; two features fit far worse."""
-    got, stdout = run_book(tmp_path, "ch4_4_underfit_overfit.py")
+    folder, got, stdout = book["ch4_4_underfit_overfit.py", None]
     assert got["normal"]["weight"] == pytest.approx([5, 1.2, -3.4, 5.6], abs=0.3)
     assert got["normal"]["test_loss"] < 0.05  # the noise variance is 0.01
     assert got["normal"]["d2l_test_loss"] == pytest.approx(got["normal"]["test_loss"], rel=1e-5)
     assert got["underfit"]["train_loss"] > 20 * got["normal"]["train_loss"]
     assert got["overfit"]["weight"][:4] == pytest.approx([5, 1.2, -3.4, 5.6], abs=0.4)
-    assert_figures(tmp_path, stdout, ["animator"] * 3)
+    assert_figures(folder, stdout, ["animator"] * 3)
 
 
-def test_weight_decay_shrinks_the_weights(tmp_path):
+def test_weight_decay_shrinks_the_weights(book):
     """4.5: ||w|| stays about 13-14 without decay (20 examples, 200 weights) and drops to ~0.36."""
-    got, stdout = run_book(tmp_path, "ch4_5_weight_decay.py")
+    folder, got, stdout = book["ch4_5_weight_decay.py", None]
     for track in ("scratch", "concise"):
         assert 10 < got[f"{track} 0"] < 17, got
         assert 0.2 < got[f"{track} 3"] < 0.6, got
-    assert_figures(tmp_path, stdout, ["animator"] * 4)
+    assert_figures(folder, stdout, ["animator"] * 4)
 
 
-def test_image_classification_dataset_on_toy_files(tmp_path, toy_data):
+def test_image_classification_dataset_on_toy_files(book):
     """3.5 on 600 + 200 toy images: the book's shapes, dtypes and lengths, and its figure."""
-    got, stdout = run_book(tmp_path, "ch3_5_image_classification_dataset.py", toy_data)
+    folder, got, stdout = book["ch3_5_image_classification_dataset.py", "toy"]
     assert (got["train"], got["test"], got["item_shape"]) == (600, 200, [1, 28, 28])
     assert got["X"] == [[32, 1, 64, 64], "torch.float32"]
     assert got["y"] == [[32], "torch.int64"]
     assert got["batches"] == 7  # ceil(200 / 32)
     assert 0 <= got["range"][0] < got["range"][1] <= 1
     assert len(got["labels"]) == 18
-    assert_figures(tmp_path, stdout, ["images"])
+    assert_figures(folder, stdout, ["images"])
 
 
 # --- Fashion-MNIST: the real files -------------------------------------------------------------
 
 
 @pytest.mark.data
-def test_image_classification_dataset(tmp_path, real_data):
-    got, _ = run_book(tmp_path, "ch3_5_image_classification_dataset.py", real_data)
+def test_image_classification_dataset(book, real_data):
+    _, got, _ = book["ch3_5_image_classification_dataset.py", "real"]
     assert (got["train"], got["test"]) == (60000, 10000)
     assert got["labels"][:2] == ["ankle boot", "t-shirt"]  # the first two training images
     assert got["batches"] == 313  # ceil(10000 / 32)
@@ -147,37 +191,37 @@ def test_image_classification_dataset(tmp_path, real_data):
 @pytest.mark.data
 @pytest.mark.parametrize("script", ["ch3_6_softmax_regression_scratch.py",
                                     "ch3_7_softmax_regression_concise.py"])
-def test_softmax_regression(tmp_path, real_data, script):
-    got, stdout = run_book(tmp_path, script, real_data)
+def test_softmax_regression(book, real_data, script):
+    folder, got, stdout = book[script, "real"]
     history = epochs(stdout)
     assert_accuracy(history, 6, best=0.81, final=0.80)
     assert got["test_acc"] == pytest.approx(history[-1]["test_acc"], abs=5e-4)
     if "scratch" in script:
         assert got["toy_accuracy"] == 0.5  # the book's two-example check
         assert 0.03 < got["untrained"] < 0.2  # about 1 in 10 before training
-        assert_figures(tmp_path, stdout, ["animator", "images"])
+        assert_figures(folder, stdout, ["animator", "images"])
     else:
-        assert_figures(tmp_path, stdout, ["animator"])
+        assert_figures(folder, stdout, ["animator"])
 
 
 @pytest.mark.data
 @pytest.mark.parametrize("script", ["ch4_2_mlp_scratch.py", "ch4_3_mlp_concise.py"])
-def test_multilayer_perceptron(tmp_path, real_data, script):
-    got, stdout = run_book(tmp_path, script, real_data)
+def test_multilayer_perceptron(book, real_data, script):
+    folder, got, stdout = book[script, "real"]
     history = epochs(stdout)
     assert_accuracy(history, 5, best=0.80, final=0.77)
     assert got["test_acc"] == pytest.approx(history[-1]["test_acc"], abs=5e-4)
-    assert_figures(tmp_path, stdout, ["animator", "images"] if "scratch" in script
+    assert_figures(folder, stdout, ["animator", "images"] if "scratch" in script
                    else ["animator"])
 
 
 @pytest.mark.data
 @pytest.mark.slow
-def test_dropout(tmp_path, real_data):
-    got, stdout = run_book(tmp_path, "ch4_6_dropout.py", real_data)
+def test_dropout(book, real_data):
+    folder, got, stdout = book["ch4_6_dropout.py", "real"]
     history = epochs(stdout)
     scratch, concise = history[:4], history[4:]
     assert_accuracy(scratch, 4, best=0.78, final=0.72)
     assert_accuracy(concise, 4, best=0.78, final=0.72)
     assert got["concise_test_acc"] == pytest.approx(concise[-1]["test_acc"], abs=5e-4)
-    assert_figures(tmp_path, stdout, ["animator", "animator"])
+    assert_figures(folder, stdout, ["animator", "animator"])

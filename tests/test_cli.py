@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
@@ -14,7 +15,7 @@ import torch
 import shallowlab
 from shallowlab.devices import available_devices
 from shallowlab.experiments import EXPERIMENTS
-from tests.conftest import write_fashion
+from tests.conftest import Ahead, selected, write_fashion
 
 RUN_FILES = {"config.json", "history.json", "history.csv", "summary.json", "curves.png",
              "predictions.png", "confusion.png", "model.safetensors"}
@@ -32,7 +33,7 @@ def test_version_and_list():
     assert all(EXPERIMENTS[line.split()[0]].title in line for line in listed)
 
 
-@pytest.mark.parametrize("args, message", [
+BAD_USAGE = [
     (["run", "mlp", "--lr", "-1"], "--lr -1.0 is invalid: it must be a finite number > 0"),
     (["run", "mlp", "--batch-size", "0"], "--batch-size 0 is invalid"),
     (["run", "mlp", "--dropout", "1"], "--dropout 1.0 is invalid: it must be one or more "
@@ -46,14 +47,31 @@ def test_version_and_list():
     (["run", "mlp", "--lr", "fast"], "invalid float value: 'fast'"),
     (["run", "mlp", "--hidden", "a,b"], "is not a list of ints"),
     ([], "the following arguments are required"),
-])
-def test_bad_usage_exits_2_with_one_line_and_no_run_folder(tmp_path, args, message):
-    result = cli(*args, "--out", tmp_path / "run") if args[:1] == ["run"] else cli(*args)
+]
+
+
+@pytest.fixture(scope="module")
+def bad_usage(request, tmp_path_factory):
+    """``bad_usage[args]``: the run folder asked for and the finished ``shallowlab ARGS`` (with
+    ``--out`` it, for `run`); all begun at once (tests.conftest.Ahead)."""
+    def job(args: tuple[str, ...]):
+        out = tmp_path_factory.mktemp("bad-usage") / "run"
+        return out, cli(*args, "--out", out) if args[:1] == ("run",) else cli(*args)
+
+    wanted = "test_bad_usage_exits_2_with_one_line_and_no_run_folder" in selected(request)
+    ahead = Ahead(job, [tuple(args) for args, _ in BAD_USAGE] if wanted else [])
+    yield ahead
+    ahead.close()
+
+
+@pytest.mark.parametrize("args, message", BAD_USAGE)
+def test_bad_usage_exits_2_with_one_line_and_no_run_folder(bad_usage, args, message):
+    out, result = bad_usage[tuple(args)]
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.stderr
     assert lines[0].startswith("shallowlab")
-    assert not (tmp_path / "run").exists()
+    assert not out.exists()
     assert result.stdout == ""
 
 
@@ -109,9 +127,10 @@ def test_same_seed_same_history(tmp_path, toy_data):
         records = json.loads((tmp_path / name / "history.json").read_text())
         return [{k: v for k, v in r.items() if k != "seconds"} for r in records]
 
-    first = history("a", 3)
-    assert history("b", 3) == first
-    assert history("c", 4) != first
+    with ThreadPoolExecutor(3) as pool:  # three processes of their own, at once
+        first, again, other = pool.map(history, "abc", (3, 3, 4))
+    assert again == first
+    assert other != first
 
 
 def test_corrupt_data_file_fails_with_status_1_naming_it(tmp_path, toy_data):

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import real_data_dir, write_fashion
+from tests.conftest import Ahead, real_data_dir, selected, write_fashion
 
 nbformat = pytest.importorskip("nbformat", reason="notebooks need `pip install -e '.[book]'`")
 nbclient = pytest.importorskip("nbclient", reason="notebooks need `pip install -e '.[book]'`")
@@ -162,14 +162,32 @@ def execute(cells: list[str], folder: Path, kernels: KernelSpecManager):
     return nb
 
 
-@pytest.fixture(scope="module")
-def en(tmp_path_factory, kernels):
-    return execute(EN_4_4, tmp_path_factory.mktemp("en-4.4"), kernels)
+NOTEBOOKS = {"en": (EN_4_4, "en-4.4"), "zh": (ZH_3_7, "zh-3.7")}
 
 
 @pytest.fixture(scope="module")
-def zh(tmp_path_factory, kernels):
-    return execute(ZH_3_7, tmp_path_factory.mktemp("zh-3.7"), kernels)
+def notebooks(request, tmp_path_factory, kernels):
+    """Both notebooks (those the selected tests read), executed at once, each in its kernel
+    (tests.conftest.Ahead)."""
+    def job(name: str):
+        cells, folder = NOTEBOOKS[name]
+        return execute(cells, tmp_path_factory.mktemp(folder), kernels)
+
+    wanted = selected(request)
+    ahead = Ahead(job, [name for name in NOTEBOOKS
+                        if any(test.startswith(f"test_{name}_") for test in wanted)])
+    yield ahead
+    ahead.close()
+
+
+@pytest.fixture(scope="module")
+def en(notebooks):
+    return notebooks["en"]
+
+
+@pytest.fixture(scope="module")
+def zh(notebooks):
+    return notebooks["zh"]
 
 
 def images(cell) -> list[dict]:

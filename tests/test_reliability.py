@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
@@ -39,10 +40,22 @@ def data(tmp_path_factory):
 @pytest.mark.slow
 def test_runs_killed_at_random_points_resume_to_the_same_end(tmp_path, data):
     reference = tmp_path / "reference"
-    done = cli(*ARGS, "--data-dir", data, "--out", reference)
+    with ThreadPoolExecutor(1) as pool:  # the uninterrupted run, beside the killed one
+        uninterrupted = pool.submit(cli, *ARGS, "--data-dir", data, "--out", reference)
+        out = kill_ten_times(data, tmp_path / "killed")
+        done = uninterrupted.result()
     assert done.returncode == 0, done.stderr
+    assert json.loads((out / "summary.json").read_text())["status"] == "completed"
+    assert _history(out) == _history(reference)
+    ours, theirs = load_file(out / "model.safetensors"), load_file(reference / "model.safetensors")
+    assert ours.keys() == theirs.keys()
+    assert all(torch.equal(ours[k], theirs[k]) for k in ours)  # bit for bit
+    assert not list(out.glob(".*.tmp"))
 
-    out = tmp_path / "killed"
+
+def kill_ten_times(data, out):
+    """The run of ARGS into ``out``, killed (SIGKILL) at 10 random points and resumed each
+    time, then resumed to its end; returns ``out``."""
     config = out / "config.json"
     rng = random.Random(0)
     kills = 0
@@ -68,12 +81,7 @@ def test_runs_killed_at_random_points_resume_to_the_same_end(tmp_path, data):
         command = ["run", "--resume", out]
     finish = cli(*command)  # the last resume, left to run to the end
     assert finish.returncode == 0, finish.stderr
-    assert json.loads((out / "summary.json").read_text())["status"] == "completed"
-    assert _history(out) == _history(reference)
-    ours, theirs = load_file(out / "model.safetensors"), load_file(reference / "model.safetensors")
-    assert ours.keys() == theirs.keys()
-    assert all(torch.equal(ours[k], theirs[k]) for k in ours)  # bit for bit
-    assert not list(out.glob(".*.tmp"))
+    return out
 
 
 def _one_epoch(tmp_path, data, *extra):
@@ -205,22 +213,42 @@ def test_bad_data_files_fail_with_status_1_and_one_line_naming_the_file(
     assert json.loads((tmp_path / "run" / "summary.json").read_text())["status"] == "failed"
 
 
+@pytest.fixture(scope="module")
+def short_epochs(tmp_path_factory):
+    # 1000 images: at batch 1, an epoch of 1000 steps (a second or more), far longer than the
+    # 0.02 s between the end of one and the signal meant to land in the next
+    return write_fashion(tmp_path_factory.mktemp("short-epochs"), n_train=1000, n_test=200)
+
+
 @pytest.mark.parametrize(("sig", "engine"), [(signal.SIGINT, "autograd"),
                                              (signal.SIGTERM, "fused")],
                          ids=["SIGINT-autograd", "SIGTERM-fused"])
 def test_an_interrupt_saves_the_epoch_in_progress_and_resume_continues_exactly(
-        tmp_path, data, sig, engine):
+        tmp_path, short_epochs, sig, engine):
     """Ctrl-C or SIGTERM mid-epoch: the step under way finishes, a checkpoint records where the
     epoch stood (exit 130, status interrupted); the resumed run ends as an uninterrupted one.
     With dropout (autograd) the masks' random state matters too."""
-    # batch 1: 6000 steps an epoch, so a signal sent just after one epoch lands in the next
+    # batch 1: 1000 steps an epoch, so a signal sent just after one epoch lands in the next
     args = [*ARGS, "--batch-size", 1, "--epochs", 3, "--engine", engine,
-            "--dropout", 0.3 if engine == "autograd" else 0.0, "--data-dir", data]
+            "--dropout", 0.3 if engine == "autograd" else 0.0, "--data-dir", short_epochs]
     reference = tmp_path / "reference"
-    done = cli(*args, "--out", reference)
+    with ThreadPoolExecutor(1) as pool:  # the uninterrupted run, beside the interrupted one
+        uninterrupted = pool.submit(cli, *args, "--out", reference)
+        out, partial = interrupt_in_epoch_2(args, tmp_path / "interrupted", sig)
+        done = uninterrupted.result()
     assert done.returncode == 0, done.stderr
 
-    out = tmp_path / "interrupted"
+    resumed = cli("run", "--resume", out)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming in epoch 2 after step {partial['step']}" in resumed.stdout
+    assert _history(out) == _history(reference)
+    ours, theirs = load_file(out / "model.safetensors"), load_file(reference / "model.safetensors")
+    assert all(torch.equal(ours[k], theirs[k]) for k in theirs)  # bit for bit
+
+
+def interrupt_in_epoch_2(args, out, sig):
+    """The run of ``args`` into ``out``, sent ``sig`` early in its epoch 2; ``out`` and the
+    checkpoint's record of where the epoch stood."""
     proc = subprocess.Popen([sys.executable, "-m", "shallowlab", *map(str, args), "--out", out],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -240,11 +268,5 @@ def test_an_interrupt_saves_the_epoch_in_progress_and_resume_continues_exactly(
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "interrupted" and summary["epochs"] == 1
     partial = torch.load(out / "checkpoint.pt", weights_only=True)["partial"]
-    assert partial["epoch"] == 2 and 0 < partial["step"] < 6000
-
-    resumed = cli("run", "--resume", out)
-    assert resumed.returncode == 0, resumed.stderr
-    assert f"resuming in epoch 2 after step {partial['step']}" in resumed.stdout
-    assert _history(out) == _history(reference)
-    ours, theirs = load_file(out / "model.safetensors"), load_file(reference / "model.safetensors")
-    assert all(torch.equal(ours[k], theirs[k]) for k in theirs)  # bit for bit
+    assert partial["epoch"] == 2 and 0 < partial["step"] < 1000
+    return out, partial

@@ -15,9 +15,11 @@ import pytest
 
 from tests.conftest import (
     MLP_SWEEP,
+    Ahead,
     history_without_seconds,
     is_png,
     running,
+    selected,
     shallowlab_command,
     trials_without_seconds,
 )
@@ -147,7 +149,7 @@ def test_random_search_runs_the_drawn_configurations(toy_data, tmp_path):
         assert r["status"] == "completed"
 
 
-@pytest.mark.parametrize(("args", "status", "message"), [
+REFUSED = [
     (("mlp", "--grid", "learning-rate=0.1,0.2"), 2,
      "--grid learning-rate=0.1,0.2: --learning-rate is not a flag of `shallowlab run`"),
     (("mlp", "--grid", "lr=0.1,fast"), 2, "--grid lr=0.1,fast: argument --lr: invalid float"),
@@ -160,12 +162,30 @@ def test_random_search_runs_the_drawn_configurations(toy_data, tmp_path):
     (("mlp", "--grid", "lr=0.1,0.2", "--ray", "127.0.0.1:9"), 1,
      "--ray 127.0.0.1:9: no Ray cluster answers there"),
     (("mlp", "--grid", "lr=0.1,0.2", "--ray", "nowhere"), 2, "--ray nowhere is not an address"),
-])
-def test_bad_input_is_one_line_and_starts_nothing(tmp_path, args, status, message):
-    result = sweep(*args, "--out", tmp_path / "s")
+]
+
+
+@pytest.fixture(scope="module")
+def refusals(request, tmp_path_factory):
+    """``refusals[args]``: the sweep folder asked for and the finished ``sweep ARGS --out`` it;
+    each a process that imports torch before it refuses, so all are begun at once
+    (tests.conftest.Ahead)."""
+    def job(args: tuple[str, ...]):
+        out = tmp_path_factory.mktemp("refused") / "s"
+        return out, sweep(*args, "--out", out)
+
+    wanted = "test_bad_input_is_one_line_and_starts_nothing" in selected(request)
+    ahead = Ahead(job, [args for args, _, _ in REFUSED] if wanted else [])
+    yield ahead
+    ahead.close()
+
+
+@pytest.mark.parametrize(("args", "status", "message"), REFUSED)
+def test_bad_input_is_one_line_and_starts_nothing(refusals, args, status, message):
+    out, result = refusals[args]
     assert result.returncode == status, result.stderr
     assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
-    assert not (tmp_path / "s").exists()
+    assert not out.exists()
 
 
 def test_resume_of_a_folder_that_is_not_a_sweep_is_refused(tmp_path):

@@ -36,7 +36,8 @@ def test_dropout_headline_names_a_short_run():
 @pytest.mark.data
 @pytest.mark.slow
 def test_dropout_on_the_real_data_with_the_quick_settings(tmp_path, real_data):
-    """The quick settings (3 epochs at the book's lr 0.5), as the median over seeds 0-2.
+    """The quick settings (3 epochs at the book's lr 0.5), as the median over seeds 0-2, each
+    a ``shallowlab run`` of its own on one torch thread, side by side (``run_seeds``).
 
     One seed's last epoch is no claim at this lr: the test accuracy moves by 0.02-0.05 from
     epoch to epoch, and the net without dropout is on the edge of stability (seed 0 falls to
@@ -55,8 +56,8 @@ def test_dropout_on_the_real_data_with_the_quick_settings(tmp_path, real_data):
     other net's best epoch 0.75-0.83 (median 0.798); the floors leave 0.03 and 0.10 below.
     The quick headline's own floor (0.85 - 0.04 = 0.81) is not asserted: seed 3 ends at 0.800.
     """
-    summaries = run_seeds(dropout.EXPERIMENT, tmp_path, (0, 1, 2), **dropout.EXPERIMENT.quick,
-                          data_dir=str(real_data))
+    assert dropout.EXPERIMENT.quick == {"epochs": 3}
+    summaries = run_seeds("dropout", tmp_path, (0, 1, 2), "--epochs", 3, "--data-dir", real_data)
     assert all(s["epochs"] == 3 for s in summaries)
     assert statistics.median(s["test_acc"] for s in summaries) >= 0.79
     no_dropout_best = [max(r["test_acc"] for r in json.loads(

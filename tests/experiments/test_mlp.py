@@ -14,12 +14,13 @@ is not asserted. The book reports about 0.84-0.85.
 """
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from shallowlab.experiments import EXPERIMENTS, execute, resolve
 from shallowlab.runs import RunDir
-from tests.conftest import late_test_acc
+from tests.conftest import Ahead, late_test_acc, real_data_dir, selected
 from tests.test_cli import RUN_FILES, cli
 
 BEST, LATE = 0.83, 0.81
@@ -51,14 +52,28 @@ def _run(folder, *args, timeout=600):
     return json.loads((folder / "summary.json").read_text())
 
 
+@pytest.fixture(scope="module")
+def book_runs(request, tmp_path_factory):
+    """``book_runs[impl]``: the folder and summary of ``run mlp --impl IMPL`` with the book's
+    settings; both begin together (tests.conftest.Ahead)."""
+    def job(impl: str):
+        folder = tmp_path_factory.mktemp(impl)
+        return folder, _run(folder, "--impl", impl)
+
+    wanted = "test_book_settings_reach_the_book_accuracy" in selected(request)
+    ahead = Ahead(job, ["concise", "scratch"] if wanted and real_data_dir() is not None else [])
+    yield ahead
+    ahead.close()
+
+
 @pytest.mark.data
 @pytest.mark.slow
 @pytest.mark.parametrize("impl", ["concise", "scratch"])
-def test_book_settings_reach_the_book_accuracy(tmp_path, real_data, impl):
-    summary = _run(tmp_path, "--impl", impl)
+def test_book_settings_reach_the_book_accuracy(book_runs, real_data, impl):
+    folder, summary = book_runs[impl]
     assert summary["epochs"] == 10 and summary["data"] == str(real_data)
     assert summary["best_test_acc"] >= BEST, summary
-    assert late_test_acc(tmp_path) >= LATE, summary
+    assert late_test_acc(folder) >= LATE, summary
 
 
 @pytest.mark.data
@@ -68,4 +83,6 @@ def test_real_data_runs_are_reproducible(tmp_path, real_data):
         records = json.loads((tmp_path / name / "history.json").read_text())
         return [{k: v for k, v in r.items() if k != "seconds"} for r in records]
 
-    assert history("a") == history("b")
+    with ThreadPoolExecutor(2) as pool:  # two processes of their own, at once
+        a, b = pool.map(history, "ab")
+    assert a == b

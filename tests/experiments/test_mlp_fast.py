@@ -4,6 +4,7 @@ import json
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -13,7 +14,7 @@ from shallowlab.errors import ConfigError
 from shallowlab.experiments import mlp
 from shallowlab.experiments.base import resolve
 from shallowlab.schedules import doubling_batch_size, warmup_cosine
-from tests.conftest import write_fashion
+from tests.conftest import Ahead, isolated_environ, real_data_dir, selected, write_fashion
 
 
 def cli(*args, timeout=300):
@@ -130,15 +131,48 @@ def toy(tmp_path_factory):
     return write_fashion(tmp_path_factory.mktemp("toy"), n_train=2000, n_test=200)
 
 
-def test_a_fast_run_interrupted_mid_epoch_resumes_to_the_same_end(tmp_path, toy):
-    reference = tmp_path / "reference"
-    done = cli(*TOY, "--data-dir", toy, "--out", reference)
+# The runs this module's tests start from, each a real process: begun together as the first of
+# them asks for one (tests.conftest.Ahead); "real" is the 20-epoch run on the real data.
+STARTS = {
+    "test_a_fast_run_interrupted_mid_epoch_resumes_to_the_same_end": ["reference", "interrupted"],
+    "test_resuming_a_fast_run_with_more_epochs_stretches_its_schedule": ["two-epochs"],
+    "test_fast_reaches_090_test_accuracy_on_the_real_data": ["real"],
+}
+
+
+@pytest.fixture(scope="module")
+def runs(request, tmp_path_factory, toy):
+    """``runs[name]``: the run folder and finished process of one of STARTS's runs."""
+    environ = isolated_environ(tmp_path_factory)
+    commands = {
+        "reference": [*TOY, "--data-dir", toy],
+        "interrupted": ["-c", INTERRUPT, *TOY, "--data-dir", toy],
+        "two-epochs": [*TOY, "--epochs", 2, "--data-dir", toy],
+        "real": ["run", "mlp", "--fast"],
+    }
+
+    def job(name: str) -> tuple[Path, subprocess.CompletedProcess]:
+        out = tmp_path_factory.mktemp(name)
+        args = commands[name]
+        command = [sys.executable, *([] if args[0] == "-c" else ["-m", "shallowlab"]),
+                   *map(str, args), "--out", str(out)]
+        return out, subprocess.run(command, capture_output=True, text=True, env=environ,
+                                   timeout=900 if name == "real" else 300)
+
+    wanted = selected(request)
+    names = [name for test, names in STARTS.items() if test in wanted for name in names
+             if name != "real" or real_data_dir() is not None]
+    ahead = Ahead(job, sorted(names, key=lambda name: name != "real"))  # the longest first
+    yield ahead
+    ahead.close()
+
+
+def test_a_fast_run_interrupted_mid_epoch_resumes_to_the_same_end(runs):
+    reference, done = runs["reference"]
     assert done.returncode == 0, done.stderr
     assert json.loads((reference / "summary.json").read_text())["engine"] == "fused"
 
-    out = tmp_path / "interrupted"
-    stopped = subprocess.run([sys.executable, "-c", INTERRUPT, *TOY, "--data-dir", str(toy),
-                              "--out", str(out)], capture_output=True, text=True, timeout=300)
+    out, stopped = runs["interrupted"]
     assert stopped.returncode == 130, stopped.stderr
     assert len(_history(out)) == 2  # epoch 3 was under way
     resumed = cli("run", "--resume", out)
@@ -148,9 +182,9 @@ def test_a_fast_run_interrupted_mid_epoch_resumes_to_the_same_end(tmp_path, toy)
     assert _history(out) == _history(reference)
 
 
-def test_resuming_a_fast_run_with_more_epochs_stretches_its_schedule(tmp_path, toy):
-    out = tmp_path / "run"
-    assert cli(*TOY, "--epochs", 2, "--data-dir", toy, "--out", out).returncode == 0
+def test_resuming_a_fast_run_with_more_epochs_stretches_its_schedule(runs):
+    out, first = runs["two-epochs"]
+    assert first.returncode == 0, first.stderr
     resumed = cli("run", "--resume", out, "--epochs", 3)
     assert resumed.returncode == 0, resumed.stderr
     assert [r["epoch"] for r in _history(out)] == [1, 2, 3]
@@ -163,14 +197,14 @@ def test_resuming_a_fast_run_with_more_epochs_stretches_its_schedule(tmp_path, t
 
 @pytest.mark.data
 @pytest.mark.slow
-def test_fast_reaches_090_test_accuracy_on_the_real_data(tmp_path, real_data):
+def test_fast_reaches_090_test_accuracy_on_the_real_data(runs, real_data):
     """Measured final (best) test accuracy: seeds 0, 1, 2 on the reference machine 0.905,
     0.903, 0.902; seed 0 here (Intel, MKL, torch 2.13) 0.9015 (best 0.9021, epoch 19). The
     cosine decay settles the last epochs, so the best of them is the claim, 0.90, and the last
     one alone is held to 0.895: another BLAS's trajectory may end a few thousandths lower."""
-    result = cli("run", "mlp", "--fast", "--out", tmp_path, timeout=600)
+    out, result = runs["real"]
     assert result.returncode == 0, result.stderr
-    summary = json.loads((tmp_path / "summary.json").read_text())
+    summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "completed" and summary["engine"] == "fused"
     assert summary["epochs"] == mlp.FAST["epochs"] and summary["data"] == str(real_data)
     assert summary["best_test_acc"] >= 0.90 and summary["best_epoch"] >= 15, summary

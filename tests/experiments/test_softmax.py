@@ -17,7 +17,7 @@ import pytest
 
 from shallowlab.experiments import EXPERIMENTS, execute, resolve
 from shallowlab.runs import RunDir
-from tests.conftest import late_test_acc
+from tests.conftest import Ahead, late_test_acc, real_data_dir, selected
 from tests.test_cli import cli
 
 BEST, LATE = 0.82, 0.81
@@ -36,19 +36,40 @@ def _run(folder, *args):
     return json.loads((folder / "summary.json").read_text())
 
 
+# The runs with the book's settings each test reads: plain `run softmax` is `--impl concise`
+# (the default), so that one run serves both tests; the two begin together (tests.conftest.Ahead).
+NEEDS = {"test_book_settings_reach_the_book_accuracy": ["concise"],
+         "test_scratch_softmax_matches_concise_on_the_real_data": ["concise", "scratch"]}
+
+
+@pytest.fixture(scope="module")
+def book_runs(request, tmp_path_factory):
+    """``book_runs[impl]``: the folder and summary of ``run softmax`` (``--impl scratch``)."""
+    def job(impl: str):
+        folder = tmp_path_factory.mktemp(impl)
+        return folder, _run(folder, *(["--impl", impl] if impl != "concise" else []))
+
+    wanted = selected(request)
+    impls = {impl for test, impls in NEEDS.items() if test in wanted for impl in impls}
+    ahead = Ahead(job, sorted(impls) if real_data_dir() is not None else [])
+    yield ahead
+    ahead.close()
+
+
 @pytest.mark.data
 @pytest.mark.slow
-def test_book_settings_reach_the_book_accuracy(tmp_path, real_data):
-    summary = _run(tmp_path)
+def test_book_settings_reach_the_book_accuracy(book_runs, real_data):
+    folder, summary = book_runs["concise"]
+    assert json.loads((folder / "config.json").read_text())["impl"] == "concise"
     assert summary["epochs"] == 10 and summary["data"] == str(real_data)
     assert summary["best_test_acc"] >= BEST, summary
-    assert late_test_acc(tmp_path) >= LATE, summary
+    assert late_test_acc(folder) >= LATE, summary
 
 
 @pytest.mark.data
 @pytest.mark.slow
-def test_scratch_softmax_matches_concise_on_the_real_data(tmp_path, real_data):
-    scratch, concise = (_run(tmp_path / impl, "--impl", impl) for impl in ("scratch", "concise"))
+def test_scratch_softmax_matches_concise_on_the_real_data(book_runs, real_data):
+    (_, scratch), (_, concise) = book_runs["scratch"], book_runs["concise"]
     assert scratch["best_test_acc"] >= BEST
     # they take the same steps: seed 0's accuracies agreed to 4 decimals at every epoch
     assert abs(scratch["final_test_acc"] - concise["final_test_acc"]) <= 0.01
