@@ -3,9 +3,9 @@
 All train with the book's settings (batch 256, SGD lr 0.1, cross-entropy with
 ``reduction="none"`` and the mean's gradient, weights N(0, 0.01), biases 0) on Fashion-MNIST:
 
-* ``shallowlab``: as ``shallowlab run`` holds them, the training images uint8 and each shuffled
-  batch converted to float32 as ``Batches`` gathers it (``to_unit``), the test images converted
-  once; ``fit(make_step(...), epochs=1)`` once per epoch, the default engine (the fused step);
+* ``shallowlab``: as ``shallowlab run`` holds them, the images converted to float32 once
+  (``to_unit``), shuffled batches gathered by ``Batches``; ``fit(make_step(...), epochs=1)``
+  once per epoch, the default engine (the fused step);
 * ``shallowlab-bf16``: the same with ``precision="bf16"``, forced: the products in bfloat16 even
   on a CPU without bf16 instructions (where ``shallowlab run --precision bf16`` trains in fp32);
 * ``autograd``: the same as ``shallowlab`` with ``make_step(..., "autograd")``, the book's step;
@@ -53,7 +53,7 @@ def train_one_epoch(step, train: Batches) -> None:
 
 def shallowlab_pipeline(name: str, ds, engine: str = "auto", precision: str = "fp32"
                         ) -> Pipeline:
-    train = Batches(ds.train_images, ds.train_labels, BATCH, transform=to_unit,
+    train = Batches(to_unit(ds.train_images), ds.train_labels, BATCH,
                     generator=torch.Generator().manual_seed(SEED + 1))
     test = Batches(to_unit(ds.test_images), ds.test_labels, EVAL_BATCH, shuffle=False)
     model = initialised(BUILDERS[name]())

@@ -8,8 +8,8 @@ Two models with the book's settings: softmax regression (Flatten + Linear(784, 1
 (784-256-10, ReLU), each trained by the pipelines of :mod:`benchmarks.pipelines` (shallowlab in
 fp32 and in bf16, autograd, the book, scikit-learn) and set against the hardware's limits of
 :mod:`benchmarks.limits`, measured for both: the roofline of the epoch's matrix products with
-fp32 and with bf16 operands, and the memory limit for the bytes an epoch reads (uint8 images and
-int64 labels). A row's ``x limit`` is against the limit that binds it, the slower of the memory
+fp32 and with bf16 operands, and the memory limit for the bytes an epoch reads (float32 images
+and int64 labels). A row's ``x limit`` is against the limit that binds it, the slower of the memory
 limit and its precision's roofline, and the table names it.
 
 What is timed: the **training pass** of an epoch only (for the book that includes starting its

@@ -62,7 +62,7 @@ def test_a_short_run_reports_every_pipeline_against_the_limit(tmp_path, real_dat
     assert set(rows) == {"shallowlab", "autograd", "sklearn"}
     limits_ = report["limits"]["softmax"]
     memory = limits_["memory limit"]
-    assert memory["bytes"] == 60000 * (784 + 8) and memory["pixels"] == "uint8"
+    assert memory["bytes"] == 60000 * (4 * 784 + 8) and memory["pixels"] == "float32"
     assert limits_["roofline"]["flops"] == 2 * 2 * 60000 * 784 * 10  # forward and dW
     binds = max(("memory limit", "roofline"), key=lambda k: limits_[k]["seconds"])
     for row in rows.values():
