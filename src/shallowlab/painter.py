@@ -92,7 +92,7 @@ def draw(path: str | os.PathLike, function: Callable, *args, **kwargs) -> None:
             _pending.append(job)
             return
         except (OSError, ValueError):  # the painter is gone: draw here from now on
-            _stop()
+            _take_over()
     _render(*job)
 
 
@@ -102,11 +102,8 @@ def wait() -> None:
     while _pending:
         try:
             error = _channel.recv()
-        except (EOFError, OSError, pickle.UnpicklingError):  # the painter died: draw the rest
-            jobs = list(_pending)
-            _stop()
-            for job in jobs:
-                _render(*job)
+        except (EOFError, OSError, pickle.UnpicklingError):  # the painter died
+            _take_over()
             break
         _pending.pop(0)
         first = first or error
@@ -135,6 +132,14 @@ def _render(path: str, function: Callable, args: tuple, kwargs: dict) -> None:
         atomic_write(path, plots.png_bytes(fig))
     finally:
         plots.close(fig)
+
+
+def _take_over() -> None:
+    """Draw here what the painter was given and did not draw, and go on without it."""
+    jobs = list(_pending)
+    _stop()
+    for job in jobs:
+        _render(*job)
 
 
 def _stop() -> None:
