@@ -124,6 +124,27 @@ def selected(request) -> set[str]:
             if item.module is request.module}
 
 
+def book_scripts(request, tmp_path_factory, run: Callable,
+                 scripts: dict[str, list[tuple[str, str | None]]]) -> Ahead:
+    """The book's scripts the module's selected tests name in ``scripts`` (test -> its
+    ``(script, data)`` keys), begun ahead, the real data's first (the longest, they set when the
+    module ends). A job is ``run(folder, script, data_dir, environ)`` with no data, the toy files
+    ("toy") or the real ones ("real"), in a fresh folder; its result is ``(folder, *result)``."""
+    data = {None: None, "toy": write_fashion(tmp_path_factory.mktemp("toy-data")),
+            "real": real_data_dir()}
+    environ = isolated_environ(tmp_path_factory)
+
+    def job(key: tuple[str, str | None]) -> tuple:
+        script, kind = key
+        folder = tmp_path_factory.mktemp(Path(script).stem)
+        return (folder, *run(folder, script, data[kind], environ))
+
+    wanted = selected(request)
+    keys = [key for test, keys in scripts.items() if test in wanted for key in keys
+            if key[1] != "real" or data["real"] is not None]
+    return Ahead(job, sorted(keys, key=lambda key: key[1] != "real"))
+
+
 def real_data_dir() -> Path | None:
     for folder in SYSTEM_DIRS:
         if files_in(folder):

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Ahead, isolated_environ, real_data_dir, selected, write_fashion
+from tests.conftest import book_scripts
 from tests.test_book_examples import assert_figures, run_book
 
 pytestmark = pytest.mark.book
@@ -88,20 +88,8 @@ SCRIPTS = {
 def book(request, tmp_path_factory):
     """``book[script, data]``: the folder, JSON line and stdout of :func:`run` on ``script``
     with no data, the toy files ("toy") or the real ones ("real")."""
-    data = {None: None, "toy": write_fashion(tmp_path_factory.mktemp("toy-data")),
-            "real": real_data_dir()}
-    environ = isolated_environ(tmp_path_factory)
-
-    def job(key: tuple[str, str | None]) -> tuple[Path, dict, str]:
-        script, kind = key
-        folder = tmp_path_factory.mktemp(Path(script).stem)
-        return (folder, *run(folder, script, data[kind], environ))
-
-    wanted = selected(request)
-    keys = [SCRIPTS[test] for test in SCRIPTS if test in wanted
-            if SCRIPTS[test][1] != "real" or data["real"] is not None]
-    # the real data's first: the longest, they set when the module ends
-    ahead = Ahead(job, sorted(keys, key=lambda key: key[1] != "real"))
+    ahead = book_scripts(request, tmp_path_factory, run,
+                         {test: [key] for test, key in SCRIPTS.items()})
     yield ahead
     ahead.close()
 

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Ahead, isolated_environ, real_data_dir, selected, write_fashion
+from tests.conftest import book_scripts
 
 pytestmark = pytest.mark.book  # also run on Python 3.13 (make test-py313)
 
@@ -109,20 +109,7 @@ SCRIPTS = {
 def book(request, tmp_path_factory):
     """``book[script, data]``: the folder, JSON line and stdout of ``run_book`` on ``script``
     with no data, the toy files ("toy") or the real ones ("real")."""
-    data = {None: None, "toy": write_fashion(tmp_path_factory.mktemp("toy-data")),
-            "real": real_data_dir()}
-    environ = isolated_environ(tmp_path_factory)
-
-    def job(key: tuple[str, str | None]) -> tuple[Path, dict, str]:
-        script, kind = key
-        folder = tmp_path_factory.mktemp(Path(script).stem)
-        return (folder, *run_book(folder, script, data[kind], environ))
-
-    wanted = selected(request)
-    keys = [key for test, keys in SCRIPTS.items() if test in wanted for key in keys
-            if key[1] != "real" or data["real"] is not None]
-    # the real data's first: the longest, they set when the module ends
-    ahead = Ahead(job, sorted(keys, key=lambda key: key[1] != "real"))
+    ahead = book_scripts(request, tmp_path_factory, run_book, SCRIPTS)
     yield ahead
     ahead.close()
 
