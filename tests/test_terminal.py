@@ -14,11 +14,12 @@ import pytest
 import torch
 from torch import nn
 
-from shallowlab import nets, term
-from shallowlab.callbacks import Callback
+from shallowlab import term
+from shallowlab.core.callbacks import Callback
+from shallowlab.core.loop import fit
+from shallowlab.core.steps import AutogradStep
 from shallowlab.data.batches import Batches
-from shallowlab.steps import AutogradStep
-from shallowlab.train import fit
+from shallowlab.models import nets
 from tests.conftest import toy_images
 
 pty = pytest.importorskip("pty", reason="pseudo-terminals are a POSIX facility")

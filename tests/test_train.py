@@ -6,14 +6,14 @@ import pytest
 import torch
 from torch import nn
 
-import shallowlab.train
-from shallowlab import nets
-from shallowlab.callbacks import Callback, EachEpoch, LrSchedule, format_record
+import shallowlab.core.loop
+from shallowlab.core.callbacks import Callback, EachEpoch, LrSchedule, format_record
+from shallowlab.core.devices import resolve_device
+from shallowlab.core.loop import HISTORY_KEYS, DivergenceGuard, Sums, evaluate, fit
+from shallowlab.core.steps import AutogradStep
 from shallowlab.data.batches import Batches
-from shallowlab.devices import resolve_device
 from shallowlab.errors import DivergedError
-from shallowlab.steps import AutogradStep
-from shallowlab.train import HISTORY_KEYS, DivergenceGuard, Sums, evaluate, fit
+from shallowlab.models import nets
 from tests.conftest import toy_images
 
 CE = nn.CrossEntropyLoss(reduction="none")
@@ -172,7 +172,7 @@ def test_evaluate_weights_batches_by_their_size():
 def test_fit_reads_the_host_once_per_epoch_not_per_batch(monkeypatch):
     """On an accelerator (the path taken wherever a host read is not free, here forced on the
     CPU): no .item() per batch, so host reads stay constant as the number of batches grows."""
-    monkeypatch.setattr(shallowlab.train, "reads_are_free", lambda device: False)
+    monkeypatch.setattr(shallowlab.core.loop, "reads_are_free", lambda device: False)
     calls = []
     real_item = torch.Tensor.item
     monkeypatch.setattr(torch.Tensor, "item", lambda t: calls.append(1) or real_item(t))

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from shallowlab.callbacks import LrSchedule
+from shallowlab.core.callbacks import LrSchedule
+from shallowlab.core.schedules import doubling_batch_size, warmup_cosine
 from shallowlab.errors import ConfigError
 from shallowlab.experiments import mlp
-from shallowlab.experiments.base import resolve
-from shallowlab.schedules import doubling_batch_size, warmup_cosine
+from shallowlab.runs.settings import resolve
 from tests.conftest import Ahead, isolated_environ, real_data_dir, selected, write_fashion
 
 
@@ -58,7 +58,7 @@ def test_doubling_batch_size_doubles_in_even_stages():
 
 def test_the_fast_recipe_plans_batch_sizes_and_rates_as_functions_of_the_position():
     """What --fast attaches: a batch-size plan on the data side, an lr schedule callback."""
-    from shallowlab.experiments.classify import _batch_size
+    from shallowlab.runs.classifier import _batch_size
 
     config = {"epochs": 20, "batch_size": 128, "lr": 0.05}
     plan = _batch_size(config, mlp.FAST_SCHEDULE)
@@ -114,7 +114,7 @@ TOY = ["run", "mlp", "--fast", "--hidden", "32", "--epochs", "4", "--seed", "3"]
 # fit saves a mid-epoch checkpoint and stops, as after a Ctrl-C.
 INTERRUPT = """
 import signal, sys
-from shallowlab.callbacks import LrSchedule
+from shallowlab.core.callbacks import LrSchedule
 from shallowlab.cli import main
 begin = LrSchedule.on_step_begin
 def interrupting(self, epoch, step):

@@ -74,7 +74,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _runs(args: argparse.Namespace) -> int:
-    from shallowlab import runs_table
+    from shallowlab.runs import table as runs_table
 
     rows = runs_table.rows(runs_table.find([args.dir]))
     print(json.dumps(rows, indent=2) if args.json else runs_table.table(rows))

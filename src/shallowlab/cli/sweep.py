@@ -98,7 +98,7 @@ def _grid(items: list[str]) -> tuple[dict, dict]:
 
 def command(args: argparse.Namespace, experiments: dict, argv: list[str]) -> int:
     from shallowlab import sweep
-    from shallowlab.runs import default_dir
+    from shallowlab.runs.folder import default_dir
 
     for flag in ("workers", "threads", "seeds", "sample"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:

@@ -16,16 +16,17 @@ from __future__ import annotations
 
 import torch
 
-from shallowlab import metrics
+from shallowlab.core import metrics
 from shallowlab.data.batches import Batches
-from shallowlab.experiments import figures, mlp, title
+from shallowlab.experiments import mlp, title
 from shallowlab.experiments.base import Experiment
-from shallowlab.experiments.classify import (
+from shallowlab.figures import lessons
+from shallowlab.runs.classifier import (
     check_scratch,
     common_defaults,
     train_classifier,
 )
-from shallowlab.runs import RunDir
+from shallowlab.runs.folder import RunDir
 
 TITLE = title("label-smoothing")
 BINS = 15
@@ -56,7 +57,7 @@ def run(config, run_dir, log):
                          "mean_confidence": confidence, **extra}
         log(f"{name}: test accuracy {acc:.4f}, mean confidence {confidence:.4f}, "
             f"ECE {ece:.4f}")
-    run_dir.save_figure("reliability.png", figures.reliability_diagrams, diagrams,
+    run_dir.save_figure("reliability.png", lessons.reliability_diagrams, diagrams,
                         f"reliability on the test set ({BINS} bins)")
     return {**results, "bins": BINS, "reliability": diagrams}
 

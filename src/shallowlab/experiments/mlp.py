@@ -40,11 +40,12 @@ from __future__ import annotations
 
 import torch
 
-from shallowlab import devices, nets, scratch
+from shallowlab.core import devices
 from shallowlab.errors import ConfigError
 from shallowlab.experiments import title
 from shallowlab.experiments.base import Experiment, Headline
-from shallowlab.experiments.classify import (
+from shallowlab.models import nets, scratch
+from shallowlab.runs.classifier import (
     Schedule,
     check_scratch,
     common_defaults,

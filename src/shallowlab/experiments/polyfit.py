@@ -27,13 +27,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from shallowlab import nets, plots
+from shallowlab.core.loop import fit
+from shallowlab.core.steps import AutogradStep
 from shallowlab.data import synthetic
 from shallowlab.data.batches import Batches
 from shallowlab.experiments import title
 from shallowlab.experiments.base import Experiment, Headline
-from shallowlab.steps import AutogradStep
-from shallowlab.train import fit
+from shallowlab.figures import plots
+from shallowlab.models import nets
 
 TITLE = title("polyfit")
 TRUE_W = (5.0, 1.2, -3.4, 5.6)

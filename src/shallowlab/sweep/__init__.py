@@ -20,9 +20,9 @@ from pathlib import Path
 import torch
 
 import shallowlab
-from shallowlab import plots
 from shallowlab.errors import ConfigError, ShallowlabError
 from shallowlab.experiments import EXPERIMENTS
+from shallowlab.figures import plots
 from shallowlab.files import atomic_write
 from shallowlab.sweep import figures, pages
 from shallowlab.sweep.jobs import Job

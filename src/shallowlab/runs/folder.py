@@ -25,11 +25,11 @@ import torch
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from shallowlab import painter
-from shallowlab.callbacks import Callback
+from shallowlab.figures import painter
+from shallowlab.core.callbacks import Callback
 from shallowlab.errors import ConfigError, DataError
 from shallowlab.files import atomic_write
-from shallowlab.train import HISTORY_KEYS
+from shallowlab.core.loop import HISTORY_KEYS
 
 
 def _finite(obj):
@@ -107,9 +107,9 @@ class RunDir:
 
     def save_figure(self, name: str, draw: Callable, *args, **kwargs) -> None:
         """Draw ``draw(*args, **kwargs)``, a function of plain data that returns a matplotlib
-        Figure (:mod:`shallowlab.plots`, :mod:`shallowlab.experiments.figures`), into the PNG
+        Figure (:mod:`shallowlab.figures.plots`, :mod:`shallowlab.figures.lessons`), into the PNG
         file ``name`` (``"curves.png"``), atomically. The painter draws it when the process
-        has one (:func:`shallowlab.painter.wait` before the run is called completed), else it
+        has one (:func:`shallowlab.figures.painter.wait` before the run is called completed), else it
         is drawn here; tensors among the arguments arrive as numpy arrays.
         """
         painter.draw(self.path / name, draw, *args, **kwargs)

@@ -1,16 +1,16 @@
 """Callbacks: what a training run does besides training, one concern each.
 
-:func:`shallowlab.train.fit` calls each hook of every callback in order; a callback overrides
+:func:`shallowlab.core.loop.fit` calls each hook of every callback in order; a callback overrides
 the hooks it needs. ``epoch`` and ``step`` count from 1; ``loss`` is the batch's mean loss (a
 Python number on the CPU, a 0-d tensor on an accelerator, where reading it waits for the
-device); ``sums`` is the epoch's running :class:`shallowlab.train.Sums`; ``history`` the list
+device); ``sums`` is the epoch's running :class:`shallowlab.core.loop.Sums`; ``history`` the list
 of per-epoch records so far. A callback that defines ``on_interrupt`` makes the run
 interruptible: a Ctrl-C or SIGTERM lets the step under way finish, then calls it with
-``partial``, where the epoch stood (see :func:`shallowlab.train.fit`).
+``partial``, where the epoch stood (see :func:`shallowlab.core.loop.fit`).
 
 Here: :class:`Progress` (a bar for the run on a terminal, a line per epoch elsewhere) and
-:class:`LrSchedule`; :class:`shallowlab.tensorboard.TensorBoardLogger` and the run folder's
-:class:`shallowlab.runs.Checkpointing` attach the same way.
+:class:`LrSchedule`; :class:`shallowlab.runs.tensorboard.TensorBoardLogger` and the run folder's
+:class:`shallowlab.runs.folder.Checkpointing` attach the same way.
 """
 
 from __future__ import annotations

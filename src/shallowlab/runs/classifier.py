@@ -1,7 +1,7 @@
 """Train a classifier on Fashion-MNIST: the shared body of the softmax and mlp experiments.
 
 ``--impl concise`` trains the ``torch.nn`` model with ``torch.optim.SGD`` and
-``nn.CrossEntropyLoss``; ``--impl scratch`` trains its twin from :mod:`shallowlab.scratch` with
+``nn.CrossEntropyLoss``; ``--impl scratch`` trains its twin from :mod:`shallowlab.models.scratch` with
 the hand-written loss and ``sgd``. Both draw their initial weights from the same seeded
 generator in the same order, so with the same seed they start from the same parameters.
 """
@@ -15,17 +15,19 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from shallowlab import metrics, nets, plots, schedules, scratch
-from shallowlab.callbacks import LrSchedule
+from shallowlab.core import metrics, schedules
+from shallowlab.models import nets, scratch
+from shallowlab.figures import plots
+from shallowlab.core.callbacks import LrSchedule
 from shallowlab.data import fashion_mnist
 from shallowlab.data.batches import Batches, to_unit
-from shallowlab.devices import resolve_device, slow_bf16
+from shallowlab.core.devices import resolve_device, slow_bf16
 from shallowlab.errors import ConfigError
-from shallowlab.experiments.base import Log
-from shallowlab.runs import CHECKPOINT, Checkpointer, Checkpointing, RunDir
-from shallowlab.steps import STEPS, resolve_engine
-from shallowlab.tensorboard import TensorBoardLogger
-from shallowlab.train import fit
+from shallowlab.term import Log
+from shallowlab.runs.folder import CHECKPOINT, Checkpointer, Checkpointing, RunDir
+from shallowlab.core.steps import STEPS, resolve_engine
+from shallowlab.runs.tensorboard import TensorBoardLogger
+from shallowlab.core.loop import fit
 
 EVAL_BATCH = 4096  # evaluation keeps no graph, so big batches only save per-batch overhead
 SHOWN = 18  # test images drawn in predictions.png
@@ -45,10 +47,10 @@ def common_defaults() -> dict:
 class Schedule:
     """How a run trains beyond its settings (the mlp experiment's ``--fast`` recipe).
 
-    SGD with ``momentum``; the learning rate follows :func:`shallowlab.schedules.warmup_cosine`
+    SGD with ``momentum``; the learning rate follows :func:`shallowlab.core.schedules.warmup_cosine`
     step by step, peaking at the ``lr`` setting after the first ``warmup`` of the run; the
     batch size starts at the ``batch_size`` setting and doubles ``doublings`` times
-    (:func:`shallowlab.schedules.doubling_batch_size`); with ``standardize`` the pixels are
+    (:func:`shallowlab.core.schedules.doubling_batch_size`); with ``standardize`` the pixels are
     shifted and scaled to mean 0 and variance 1 over the training images.
     """
 

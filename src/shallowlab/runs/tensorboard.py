@@ -23,7 +23,7 @@ import os
 
 import torch
 
-from shallowlab.callbacks import Callback
+from shallowlab.core.callbacks import Callback
 from shallowlab.errors import ConfigError
 
 INSTALL = "pip install 'shallowlab[tensorboard]'"

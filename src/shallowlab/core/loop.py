@@ -1,9 +1,9 @@
 """``fit`` and ``evaluate``: a training loop that knows nothing about the model it trains.
 
-The loop drives a step (:mod:`shallowlab.steps`: ``forward(X, y)``, then ``update()``) over
+The loop drives a step (:mod:`shallowlab.core.steps`: ``forward(X, y)``, then ``update()``) over
 the batches; around it, one part per job: :class:`Sums` keeps the epoch's running loss and
 accuracy, :class:`DivergenceGuard` stops a run whose loss blows up, and callbacks
-(:mod:`shallowlab.callbacks`) show progress, save checkpoints and set schedules. The history
+(:mod:`shallowlab.core.callbacks`) show progress, save checkpoints and set schedules. The history
 is a plain list of per-epoch records with the keys of :data:`HISTORY_KEYS`, ready for
 ``json.dump``. Sums are read once per epoch, so on an accelerator the host never waits on
 the device between batches.
@@ -22,10 +22,10 @@ from collections.abc import Callable, Iterable, Sequence
 
 import torch
 
-from shallowlab.callbacks import Callback, CallbackList, Progress
-from shallowlab.devices import reads_are_free
+from shallowlab.core.callbacks import Callback, CallbackList, Progress
+from shallowlab.core.devices import reads_are_free
+from shallowlab.core.metrics import correct
 from shallowlab.errors import DivergedError
-from shallowlab.metrics import correct
 from shallowlab.term import is_tty, silent
 
 BLOWUP = 1e4  # a batch loss this many times the run's early loss means it has diverged
@@ -205,7 +205,7 @@ def fit(step, train: Iterable[Batch], *, epochs: int, test: Iterable[Batch] | No
         log: Callable[[str], None] = print, resume: dict | None = None) -> list[dict]:
     """Train ``step.model`` for ``epochs`` passes over ``train`` by ``step``; the history.
 
-    ``step`` comes from :func:`shallowlab.steps.make_step` (or is any object with ``model``,
+    ``step`` comes from :func:`shallowlab.core.steps.make_step` (or is any object with ``model``,
     ``loss_fn``, ``device``, ``forward`` and ``update``); its ``loss_fn`` returns one loss per
     example. ``train_loss`` and ``train_acc`` are means over the epoch's examples as they
     were trained (the book's convention); ``test_loss`` and ``test_acc`` are measured on
@@ -217,7 +217,7 @@ def fit(step, train: Iterable[Batch], *, epochs: int, test: Iterable[Batch] | No
             where it exists (a batch-size plan, see :class:`shallowlab.data.batches.Batches`).
         metric: the number of correct predictions in a batch, as a tensor; None for none.
         history: records of epochs already trained; training continues after the last one.
-        callbacks: :class:`shallowlab.callbacks.Callback` s, called in order after progress.
+        callbacks: :class:`shallowlab.core.callbacks.Callback` s, called in order after progress.
         progress: a bar for the run when True, a line per epoch through ``log`` when False;
             None: the bar on a terminal (stderr) unless ``log`` is ``term.silent``.
         resume: a ``partial`` an interrupt handed to ``on_interrupt`` (``epoch``, ``step``,
