@@ -240,7 +240,7 @@ def test_an_interrupt_saves_the_epoch_in_progress_and_resume_continues_exactly(
 
     resumed = cli("run", "--resume", out)
     assert resumed.returncode == 0, resumed.stderr
-    assert f"resuming in epoch 2 after step {partial['step']}" in resumed.stdout
+    assert f"resuming in epoch 2 after batch {partial['step']}" in resumed.stdout
     assert _history(out) == _history(reference)
     ours, theirs = load_file(out / "model.safetensors"), load_file(reference / "model.safetensors")
     assert all(torch.equal(ours[k], theirs[k]) for k in theirs)  # bit for bit

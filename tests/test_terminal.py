@@ -144,13 +144,13 @@ def test_colour_follows_the_stream_and_no_color(monkeypatch, tmp_path):
 
 
 class _Pace(Callback):
-    """Makes every step last ``seconds`` at least (the wait comes after the bar's
-    ``on_step_begin`` and before its ``on_step_end``, as a step's own work does)."""
+    """Makes every batch last ``seconds`` at least (the wait comes after the bar's
+    ``on_batch_begin`` and before its ``on_batch_end``, as a step's own work does)."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
 
-    def on_step_begin(self, epoch, step) -> None:
+    def on_batch_begin(self, state) -> None:
         time.sleep(self.seconds)
 
 

@@ -1,16 +1,15 @@
 """Callbacks: what a training run does besides training, one concern each.
 
-:func:`shallowlab.core.loop.fit` calls each hook of every callback in order; a callback overrides
-the hooks it needs. ``epoch`` and ``step`` count from 1; ``loss`` is the batch's mean loss (a
-Python number on the CPU, a 0-d tensor on an accelerator, where reading it waits for the
-device); ``sums`` is the epoch's running :class:`shallowlab.core.loop.Sums`; ``history`` the list
-of per-epoch records so far. A callback that defines ``on_interrupt`` makes the run
-interruptible: a Ctrl-C or SIGTERM lets the step under way finish, then calls it with
-``partial``, where the epoch stood (see :func:`shallowlab.core.loop.fit`).
+:func:`shallowlab.core.loop.fit` calls each hook of every callback in order, and every hook
+takes one argument, the loop's :class:`shallowlab.core.state.State`: the epoch, the batch
+(counted from 1), the last batch's loss, the running sums, the history and, after a signal,
+where the run stopped. A callback overrides the hooks it needs. One that defines
+``on_interrupt`` makes the run interruptible: a Ctrl-C or SIGTERM lets the batch under way
+finish, then calls it with ``state.stopped`` set (see :func:`shallowlab.core.loop.fit`).
 
-Here: :class:`Progress` (a bar for the run on a terminal, a line per epoch elsewhere) and
-:class:`LrSchedule`; :class:`shallowlab.runs.tensorboard.TensorBoardLogger` and the run folder's
-:class:`shallowlab.runs.folder.Checkpointing` attach the same way.
+Here: :class:`Progress` (a bar for the run on a terminal, a line per epoch elsewhere),
+:class:`LrSchedule` and :class:`EachEpoch`; :class:`shallowlab.runs.tensorboard.TensorBoardLogger`
+and :class:`shallowlab.runs.checkpoints.CheckpointEachEpoch` attach the same way.
 """
 
 from __future__ import annotations
@@ -19,33 +18,36 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
+from shallowlab.core.state import State
+from shallowlab.term import Log
+
 
 class Callback:
     """The hooks of a run; each does nothing until a subclass overrides it."""
 
-    def on_epoch_begin(self, epoch: int, steps: int | None) -> None:
-        """Before the epoch's first step; ``steps`` is its number of batches, if known."""
+    def on_epoch_begin(self, state: State) -> None:
+        """Before the epoch's first batch; ``state.batches`` is its length, if known."""
 
-    def on_step_begin(self, epoch: int, step: int) -> None:
-        """Before the step computes anything (to set its learning rate, say)."""
+    def on_batch_begin(self, state: State) -> None:
+        """Before the batch is computed (to set its learning rate, say)."""
 
-    def on_step_end(self, epoch: int, step: int, loss, sums) -> None:
-        """After the step has updated the model and its sums are counted."""
+    def on_batch_end(self, state: State) -> None:
+        """After the batch has updated the model and is counted in ``state.sums``."""
 
-    def on_epoch_end(self, history: list[dict]) -> None:
-        """After the epoch's record (test metrics included) is appended to ``history``."""
+    def on_epoch_end(self, state: State) -> None:
+        """After the epoch's record (test metrics included) is appended to the history."""
 
-    def on_interrupt(self, history: list[dict], partial: dict) -> None:
-        """After a signal stopped the run between two steps (see the module docstring)."""
+    def on_interrupt(self, state: State) -> None:
+        """After a signal stopped the run between two batches, at ``state.stopped``."""
 
-    def on_fit_end(self, history: list[dict]) -> None:
+    def on_fit_end(self, state: State) -> None:
         """After the last epoch, or when the run stops early for any reason."""
 
 
 class CallbackList:
     """Callbacks called as one, each hook only on the callbacks that override it."""
 
-    HOOKS = ("on_epoch_begin", "on_step_begin", "on_step_end", "on_epoch_end",
+    HOOKS = ("on_epoch_begin", "on_batch_begin", "on_batch_end", "on_epoch_end",
              "on_interrupt", "on_fit_end")
 
     def __init__(self, callbacks: Sequence[Callback]) -> None:
@@ -58,9 +60,9 @@ class CallbackList:
 
     @staticmethod
     def _caller(bound: list[Callable]) -> Callable:
-        def call(*args) -> None:
+        def call(state: State) -> None:
             for hook in bound:
-                hook(*args)
+                hook(state)
         return call
 
 
@@ -90,15 +92,15 @@ class Progress(Callback):
 
     FORMAT = "{desc}  {percentage:3.0f}%|{bar}| [{elapsed} elapsed, {remaining} left]"
 
-    def __init__(self, epochs: int, bar: bool, log: Callable[[str], None] = print) -> None:
-        self.epochs, self.bar, self.log = epochs, bar, log
-        self.pbar, self.shown, self.steps = None, 0.0, None
+    def __init__(self, bar: bool, log: Log = print) -> None:
+        self.bar, self.log = bar, log
+        self.pbar, self.shown = None, 0.0
 
-    def on_epoch_begin(self, epoch: int, steps: int | None) -> None:
-        self.steps, self.shown = steps, 0.0  # the new epoch's first step shows its loss
+    def on_epoch_begin(self, state: State) -> None:
+        self.shown = 0.0  # the new epoch's first batch shows its loss
 
-    def on_step_begin(self, epoch: int, step: int) -> None:
-        """Opens the bar before the first step, where a resumed run stands: the time left is
+    def on_batch_begin(self, state: State) -> None:
+        """Opens the bar before the first batch, where a resumed run stands: the time left is
         reckoned from this process's pace alone."""
         if not self.bar or self.pbar is not None:
             return
@@ -106,60 +108,57 @@ class Progress(Callback):
 
         from shallowlab.term import colour_on
 
-        steps = self.steps or 0
-        done = epoch - 1 + (step - 1) / steps if steps else epoch - 1
-        self.pbar = tqdm(total=self.epochs, initial=done, desc=f"epoch {epoch}/{self.epochs}",
-                         bar_format=self.FORMAT, dynamic_ncols=True, leave=False,
-                         file=sys.stderr, colour="green" if colour_on(sys.stderr) else None)
+        self.pbar = tqdm(total=state.epochs, initial=state.progress * state.epochs,
+                         desc=f"epoch {state.epoch}/{state.epochs}", bar_format=self.FORMAT,
+                         dynamic_ncols=True, leave=False, file=sys.stderr,
+                         colour="green" if colour_on(sys.stderr) else None)
 
-    def on_step_end(self, epoch: int, step: int, loss, sums) -> None:
+    def on_batch_end(self, state: State) -> None:
         if not self.bar:
             return
         if time.perf_counter() - self.shown > 0.5:  # a host read, twice a second at most
             self.shown = time.perf_counter()
-            running = " ".join(f"{k} {v}" for k, v in sums.shown().items())
-            self.pbar.set_description_str(f"epoch {epoch}/{self.epochs}  {running}",
+            running = " ".join(f"{k} {v}" for k, v in state.sums.shown().items())
+            self.pbar.set_description_str(f"epoch {state.epoch}/{state.epochs}  {running}",
                                           refresh=False)
-        if self.steps:
-            self.pbar.update(epoch - 1 + step / self.steps - self.pbar.n)
+        if state.batches:
+            self.pbar.update(state.epoch - 1 + state.batch / state.batches - self.pbar.n)
 
-    def on_epoch_end(self, history: list[dict]) -> None:
-        line = format_record(history[-1], self.epochs)
+    def on_epoch_end(self, state: State) -> None:
+        line = format_record(state.history[-1], state.epochs)
         if self.pbar is None:
             self.log(line)
             return
         self.pbar.set_description_str("  ".join(line.split("  ")[:2]), refresh=False)
-        self.pbar.update(history[-1]["epoch"] - self.pbar.n)
+        self.pbar.update(state.history[-1]["epoch"] - self.pbar.n)
         with self.pbar.external_write_mode():  # the line above the bar, the bar redrawn
             self.log(line)
 
-    def on_fit_end(self, history: list[dict]) -> None:
+    def on_fit_end(self, state: State) -> None:
         if self.pbar is not None:
             self.pbar.close()
             self.pbar = None
 
 
 class LrSchedule(Callback):
-    """Sets every parameter group's learning rate before each step to ``lr_at(t)``, where
+    """Sets every parameter group's learning rate before each batch to ``lr_at(t)``, where
 
-        t = (epoch - 1 + (step - 1) / steps) / epochs
+        t = (epoch - 1 + (batch - 1) / batches) / epochs
 
-    is how far through the run the step starts. A function of the position only, so a resumed
-    run sets exactly the rates an uninterrupted one would have (and raising ``epochs`` on
-    resume stretches the rest of the schedule).
+    is how far through the run the batch starts (:attr:`State.progress`). A function of the
+    position only, so a resumed run sets exactly the rates an uninterrupted one would have (and
+    raising ``epochs`` on resume stretches the rest of the schedule).
     """
 
-    def __init__(self, optimizer, lr_at: Callable[[float], float], epochs: int) -> None:
-        self.optimizer, self.lr_at, self.epochs = optimizer, lr_at, epochs
-        self.steps = 1
+    def __init__(self, optimizer, lr_at: Callable[[float], float]) -> None:
+        self.optimizer, self.lr_at = optimizer, lr_at
 
-    def on_epoch_begin(self, epoch: int, steps: int | None) -> None:
-        if steps is None:
+    def on_epoch_begin(self, state: State) -> None:
+        if state.batches is None:
             raise ValueError("LrSchedule needs training batches with a len()")
-        self.steps = steps
 
-    def on_step_begin(self, epoch: int, step: int) -> None:
-        lr = self.lr_at((epoch - 1 + (step - 1) / self.steps) / self.epochs)
+    def on_batch_begin(self, state: State) -> None:
+        lr = self.lr_at(state.progress)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
 
@@ -170,5 +169,5 @@ class EachEpoch(Callback):
     def __init__(self, fn: Callable[[list[dict]], None]) -> None:
         self.fn = fn
 
-    def on_epoch_end(self, history: list[dict]) -> None:
-        self.fn(history)
+    def on_epoch_end(self, state: State) -> None:
+        self.fn(state.history)

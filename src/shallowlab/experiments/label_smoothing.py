@@ -33,7 +33,7 @@ BINS = 15
 
 
 @torch.no_grad()
-def test_probabilities(model, test: Batches) -> tuple[torch.Tensor, torch.Tensor]:
+def probabilities_of(model, test: Batches) -> tuple[torch.Tensor, torch.Tensor]:
     """Softmax probabilities (n, 10) of the model on the test set, and the labels (n,)."""
     model.eval()
     probs = torch.cat([torch.softmax(model(X), dim=1) for X, _ in test])
@@ -47,7 +47,7 @@ def run(config, run_dir, log):
         settings = {**config, "label_smoothing": eps}
         extra, prepared = train_classifier(settings, RunDir(run_dir / name), log, mlp.build,
                                            f"{mlp.TITLE}, label smoothing {eps:g}")
-        probs, y = test_probabilities(prepared.step.model, prepared.test)
+        probs, y = probabilities_of(prepared.step.model, prepared.test)
         ece = metrics.calibration_error(probs, y, BINS)
         acc = metrics.accuracy(probs, y)
         confidence = probs.max(dim=1).values.mean().item()

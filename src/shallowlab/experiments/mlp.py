@@ -46,7 +46,7 @@ from shallowlab.experiments import title
 from shallowlab.experiments.base import Experiment, Headline
 from shallowlab.models import nets, scratch
 from shallowlab.runs.classifier import (
-    Schedule,
+    Recipe,
     check_scratch,
     common_defaults,
     train_classifier,
@@ -56,7 +56,7 @@ TITLE = title("mlp")
 # --fast: the recipe's settings (each may still be given explicitly) and what comes with them
 FAST = {"hidden": (1024, 256), "init": "he", "lr": 0.05, "batch_size": 128,
         "weight_decay": 5e-5, "epochs": 20}
-FAST_SCHEDULE = Schedule(momentum=0.9, warmup=0.03, doublings=2, standardize=True)
+FAST_RECIPE = Recipe(momentum=0.9, warmup=0.03, doublings=2, standardize=True)
 TRAIN_IMAGES = 60_000  # Fashion-MNIST's training set: no batch holds more
 
 
@@ -101,7 +101,7 @@ def check(config: dict) -> None:
 
 
 def run(config, run_dir, log):
-    schedule = FAST_SCHEDULE if config["fast"] else None
+    schedule = FAST_RECIPE if config["fast"] else None
     if schedule is not None:
         log(f"--fast: SGD momentum {schedule.momentum}, lr warm-up then cosine (peak "
             f"{config['lr']:g}), batch {config['batch_size']} doubled {schedule.doublings} "

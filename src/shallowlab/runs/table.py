@@ -46,7 +46,7 @@ class Run:
         return {k: v for k, v in self.config.items() if k not in META}
 
 
-def _json(path: Path):
+def read_json(path: Path):
     """The JSON in ``path``, or None where there is no such file or it does not parse."""
     try:
         return json.loads(path.read_text())
@@ -66,8 +66,8 @@ def load(path: Path, name: str) -> Run:
     if not isinstance(summary, dict):
         raise ShallowlabError(f"{summary_path} is not a run's summary (a JSON object); remove "
                               "that run folder or list the others")
-    config = _json(path / "config.json")
-    history = _json(path / "history.json")
+    config = read_json(path / "config.json")
+    history = read_json(path / "history.json")
     return Run(path, name, config if isinstance(config, dict) else {}, summary,
                history if isinstance(history, list) else [])
 
