@@ -146,7 +146,7 @@ def command(args: argparse.Namespace, experiments: dict, argv: list[str]) -> int
         trials = sweep.plan(spec, folder, ["shallowlab", *argv])
     workers = args.workers or max(1, sweep.cores() // spec.threads)
     try:
-        rows = sweep.execute(spec, trials, folder, workers=workers, ray=ray,
+        rows = sweep.run_trials(spec, trials, folder, workers=workers, ray=ray,
                              cpus_per_trial=args.cpus_per_trial)
     except KeyboardInterrupt:
         print(f"shallowlab: finish the sweep with: shallowlab sweep --resume {folder}",

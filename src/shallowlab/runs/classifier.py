@@ -2,8 +2,9 @@
 
 ``--impl concise`` trains the ``torch.nn`` model with ``torch.optim.SGD`` and
 ``nn.CrossEntropyLoss``; ``--impl scratch`` trains its twin from
-:mod:`shallowlab.models.scratch` with the hand-written loss and ``sgd``. Both draw their initial weights from the same seeded
-generator in the same order, so with the same seed they start from the same parameters.
+:mod:`shallowlab.models.scratch` with the hand-written loss and ``sgd``. Both draw their initial
+weights from the same seeded generator in the same order, so with the same seed they start from
+the same parameters.
 """
 
 from __future__ import annotations

@@ -90,9 +90,9 @@ def _lock(folder: Path):
     return lock
 
 
-def execute(spec: Spec, trials: list[Trial], folder: Path, *, workers: int = 1, ray=None,
-            cpus_per_trial: float | None = None,
-            log: Callable[[str], None] = print) -> list[dict]:
+def run_trials(spec: Spec, trials: list[Trial], folder: Path, *, workers: int = 1, ray=None,
+               cpus_per_trial: float | None = None,
+               log: Callable[[str], None] = print) -> list[dict]:
     """Run the trials not yet completed, ``workers`` at once here, or on the Ray cluster
     ``ray`` is connected to (:func:`shallowlab.sweep.cluster.connect`); return a row per trial
     (``trials.csv``'s). The results are written even when it stops early (Ctrl-C raises
