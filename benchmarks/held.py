@@ -1,5 +1,5 @@
-"""How the training images are held: float32, converted once, against uint8 with each batch
-converted as it is gathered (``Batches(..., transform=to_unit)``, what ``shallowlab run`` does).
+"""How the training images are held: float32, converted once (what ``shallowlab run`` does),
+against uint8 with each batch converted as it is gathered (``Batches(..., transform=to_unit)``).
 
 Run: ``python -m benchmarks.held [--rounds 9] [--models gather softmax mlp]`` from the
 repository root.

@@ -263,8 +263,8 @@ def interrupt_in_epoch_2(args, out, sig):
     proc.send_signal(sig)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
-    assert "shallowlab: interrupted" in stderr
-    assert "interrupted: checkpoint at epoch 2, step " in stdout
+    assert f"shallowlab: interrupted by {signal.Signals(sig).name}" in stderr
+    assert "interrupted: checkpoint at epoch 2, batch " in stdout
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "interrupted" and summary["epochs"] == 1
     partial = torch.load(out / "checkpoint.pt", weights_only=True)["partial"]

@@ -84,10 +84,8 @@ def image_sets(data: fashion_mnist.FashionMNIST, device: torch.device,
     (:func:`to_unit`); with ``standardize`` shifted and scaled to mean 0 and variance 1 by the
     training images' statistics, ``x <- (x / 255 - mean) / std``.
 
-    Held as float32 (188 MB): held as uint8 (47 MB) with each batch converted as it is
-    gathered (``Batches(transform=to_unit)``, the same floats), an epoch reads a quarter of the
-    bytes, but it measured slower on a 2-core AVX2 CPU, 1.06x for softmax regression and 1.01x
-    for the MLP (``python -m benchmarks.held``): the conversion costs more than the bytes.
+    Held as float32 (188 MB) rather than as uint8 converted batch by batch: the conversion
+    costs more than the bytes it saves (``benchmarks.held``, docs/speed.md).
     """
     X_train, X_test = to_unit(data.train_images.to(device)), to_unit(data.test_images.to(device))
     if standardize:
