@@ -96,7 +96,7 @@ def _exercises(args: argparse.Namespace) -> int:
     if args.html or args.markdown:
         from shallowlab.exercises import page
 
-        for path in page.write(pairs, html_dir=args.html, markdown=args.markdown):
+        for path in page.write(pairs, html_dir=args.html, markdown_file=args.markdown):
             print(f"wrote {path}")
         return EXIT_OK
     width = shutil.get_terminal_size().columns if is_tty(sys.stdout) else None

@@ -82,7 +82,9 @@ class Exercise:
     def status(self) -> str:
         """What shallowlab does for it, in a few words."""
         if self.kind == "run":
-            return f"runs {self.run}"
+            from shallowlab.exercises.runs import RUNS
+
+            return RUNS[self.run].what()
         if self.kind == "code":
             return "checker"
         if self.kind == "math":
@@ -209,9 +211,14 @@ def problems(entries: tuple[Exercise, ...] | None = None,
 def _answered(e: Exercise) -> list[str]:
     if e.kind not in KINDS:
         return [f"{e.id}: kind {e.kind!r} is not one of {', '.join(KINDS)}"]
+    from shallowlab.exercises.checkers import CHECKERS
+    from shallowlab.exercises.runs import RUNS
+
     needs = {"run": "run", "code": "checker", "math": "check"}.get(e.kind)
     wrong = [f"{e.id}: a {e.kind} exercise without a {needs}"] \
         if needs and not getattr(e, needs) else []
+    if e.run and e.run not in RUNS or e.checker and e.checker not in CHECKERS:
+        wrong.append(f"{e.id}: its run {e.run!r} or checker {e.checker!r} does not exist")
     if not e.summary.strip() or not e.answer.strip() or "\n" in e.summary:
         wrong.append(f"{e.id}: a summary of one line and an answer are needed")
     return wrong
