@@ -40,15 +40,16 @@ def settings_of(name: str, full: bool, data_dir: str | None) -> dict:
 
 
 def carry_out(name: str, folder: Path, *, full: bool = False, data_dir: str | None = None,
-              log: Log = print) -> dict:
+              log: Log = print, overrides: dict | None = None) -> dict:
     """Run ``name`` into ``folder``; ``{"summary", "history"}`` for an experiment or an own
-    run, ``{"rows", "keys", "epochs"}`` for a sweep, with ``seconds`` either way."""
+    run, ``{"rows", "keys", "epochs"}`` for a sweep, with ``seconds`` either way.
+    ``overrides`` change settings (a seed, a smaller size) on top of the quick or full ones."""
     from shallowlab.experiments import EXPERIMENTS
     from shallowlab.runs.lifecycle import execute
     from shallowlab.runs.settings import resolve
 
     start, run = time.perf_counter(), RUNS[name]
-    settings = settings_of(name, full, data_dir)
+    settings = {**settings_of(name, full, data_dir), **(overrides or {})}
     if run.how == "sweep":
         found = _sweep(name, settings, folder, log)
     else:
@@ -70,8 +71,10 @@ def _sweep(name: str, settings: dict, folder: Path, log: Log) -> dict:
                       sample=None, sample_seed=0, seeds=list(range(run.seeds)), threads=1)
     trials = sweep.plan(spec, folder, ["shallowlab", "exercise", "(run)", name])
     rows = sweep.run_trials(spec, trials, folder, workers=sweep.cores(), log=log)
-    for row in rows:  # what the trial's summary says beyond the table: its training accuracy
-        row["final_train_acc"] = summary(folder / row["trial"]).get("final_train_acc")
+    for row in rows:  # what each trial's summary says beyond the table (numbers only)
+        found = summary(folder / row["trial"])
+        row.update({k: v for k, v in found.items() if k not in row
+                    and isinstance(v, (int, float)) and not isinstance(v, bool)})
     return {"rows": rows, "keys": list(run.grid), "epochs": settings.get("epochs")}
 
 

@@ -149,10 +149,10 @@ def _speed_answer(s: dict) -> str:
 def _matmul_answer(s: dict) -> str:
     parts = []
     for device, rates in s["gflops"].items():
-        slowest = min(rates, key=rates.get)
+        slowest, first = min(rates, key=rates.get), next(iter(rates))
         parts.append(f"{device}: " + ", ".join(f"{n} {v:.0f}" for n, v in rates.items())
                      + f" GFLOP/s, the slowest n = {slowest}, "
-                     f"{100 * (1 - rates[slowest] / rates['1024']):.0f}% below 1024")
+                     f"{100 * (1 - rates[slowest] / rates[first]):.0f}% below {first}")
     return f"On {s['cpu']} ({_threads(s['threads'])}), " + "; ".join(parts) + "."
 
 
