@@ -102,11 +102,22 @@ class Cluster:
         return self
 
     def _wait_for(self, nodes: int, seconds: float = 120) -> None:
+        if not self.wait_until_alive(nodes, seconds, at_least=True):
+            logs = "\n".join((self.temp / f"{n}.log").read_text()[-1500:] for n in self.nodes)
+            raise RuntimeError(f"the Ray cluster did not reach {nodes} nodes:\n{logs}")
+
+    def wait_until_alive(self, nodes: int, seconds: float = 120, at_least: bool = False) -> bool:
+        """Whether Ray's own view (``ray.nodes()``) came to count ``nodes`` alive (or at least
+        that many) within ``seconds``. A killed node stays alive to Ray until the head's health
+        checks give up on it (5 missed checks 3 s apart by default), which a fast sweep can
+        outrun."""
         deadline = time.monotonic() + seconds
-        while self.alive_nodes() < nodes:
+        while True:
+            alive = self.alive_nodes()
+            if alive == nodes or (at_least and alive > nodes):
+                return True
             if time.monotonic() > deadline:
-                logs = "\n".join((self.temp / f"{n}.log").read_text()[-1500:] for n in self.nodes)
-                raise RuntimeError(f"the Ray cluster did not reach {nodes} nodes:\n{logs}")
+                return False
             time.sleep(1)
 
     def kill_worker_node(self) -> int:
