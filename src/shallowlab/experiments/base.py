@@ -20,6 +20,7 @@ from shallowlab.devices import available_memory, check_device
 from shallowlab.errors import ConfigError, DivergedError, ShallowlabError
 from shallowlab.runs import RunDir
 from shallowlab.steps import ENGINES, PRECISIONS
+from shallowlab.term import reader_gone
 
 Log = Callable[[str], None]
 OOM = r"out of memory|allocate memory"  # torch's words when CUDA, MPS or its CPU allocator fail
@@ -243,6 +244,9 @@ def execute(experiment: Experiment, config: dict, run: RunDir, log: Log = print)
         raise
     except Exception as e:
         _settle()
+        if isinstance(e, BrokenPipeError) and reader_gone():  # `| head` has its lines
+            run.write_summary("interrupted", _history(run), time.perf_counter() - start)
+            raise
         failure = _out_of_memory(e, config) or e
         run.write_summary("failed", _history(run), time.perf_counter() - start,
                           error=str(failure))
