@@ -11,18 +11,16 @@ import subprocess
 
 import pytest
 
+from shallowlab.experiments import EXPERIMENTS
 from shallowlab.term import reader_gone
-from tests.conftest import shallowlab_command
+from tests.conftest import run_experiment, shallowlab_command
 
 
 @pytest.fixture(scope="module")
 def runs_dir(tmp_path_factory):
     """A folder holding one finished run, for ``shallowlab runs``."""
     folder = tmp_path_factory.mktemp("runs")
-    done = subprocess.run(shallowlab_command("run", "linreg", "--epochs", "1", "--quiet",
-                                             "--out", folder / "linreg"),
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
+    run_experiment(EXPERIMENTS["linreg"], folder / "linreg", epochs=1)
     return folder
 
 
