@@ -15,7 +15,7 @@ LAYERS = [
      "shallowlab.callbacks", "shallowlab.term", "shallowlab.lazy_dynamo", "shallowlab.files"},
     {"shallowlab.steps"},
     {"shallowlab.train", "shallowlab.tensorboard"},
-    {"shallowlab.runs", "shallowlab.plots", "shallowlab.painter"},
+    {"shallowlab.runs", "shallowlab.plots", "shallowlab.painter", "shallowlab.graph"},
     {"shallowlab.experiments"},
     {"shallowlab.report", "shallowlab.suite", "shallowlab.runs_table", "shallowlab.sweep"},
     {"shallowlab.cli", "shallowlab.d2l", "shallowlab.__main__"},
@@ -103,6 +103,16 @@ def test_no_module_imports_matplotlib_at_import_time():
     fast and a run with no figure never pays for it)."""
     assert [name for name, tree in MODULES.items()
             if _imports_matplotlib(tree, in_functions=False)] == []
+
+
+def test_graphviz_is_imported_only_when_a_graph_is_drawn():
+    """Graphviz is an optional extra: no module imports it at import time, and only
+    ``shallowlab.graph.draw`` imports it at all."""
+    users = {name for name, tree in MODULES.items()
+             if any(i.split(".")[0] == "graphviz" for i in _imports(tree))}
+    eager = {name for name, tree in MODULES.items()
+             if any(i.split(".")[0] == "graphviz" for i in _imports(tree, in_functions=False))}
+    assert users == {"shallowlab.graph.draw"} and eager == set()
 
 
 def test_figures_reach_matplotlib_through_plots():

@@ -50,16 +50,20 @@ nav ol{padding-left:1.5rem}nav li{margin:.15rem 0}
 """
 
 
-def _size(png: bytes) -> tuple[int, int]:
-    """A PNG's width and height, from its header."""
-    return struct.unpack(">II", png[16:24]) if png[:8] == b"\x89PNG\r\n\x1a\n" else (0, 0)
+def _size(image: bytes) -> tuple[float, float]:
+    """A PNG's width and height from its header; an SVG's from its viewBox."""
+    if image[:8] == b"\x89PNG\r\n\x1a\n":
+        return struct.unpack(">II", image[16:24])
+    box = re.search(rb"viewBox=['\"][-\d.]+[ ,]+[-\d.]+[ ,]+([\d.]+)[ ,]+([\d.]+)", image)
+    return (float(box.group(1)), float(box.group(2))) if box else (0, 0)
 
 
 def _figure(path: Path, caption: str) -> str:
     data = path.read_bytes()
     width, height = _size(data)
     wide = " class='wide'" if height and width / height > 2.2 else ""
-    src = "data:image/png;base64," + base64.b64encode(data).decode()
+    kind = "svg+xml" if path.suffix == ".svg" else "png"  # an <img> runs no script an SVG holds
+    src = f"data:image/{kind};base64," + base64.b64encode(data).decode()
     return (f"<figure{wide}><img alt='{e(caption)}' src='{src}'>"
             f"<figcaption>{e(caption)}</figcaption></figure>")
 
