@@ -31,12 +31,11 @@ def _grouped(graph: Graph, depth: int) -> tuple[Graph, list[str]]:
     nodes = {k: n for k, n in graph.nodes.items() if k not in group}
     where = {k: "m" + ".".join(path) for k, path in group.items()}
     said = []
-    for path, inside in members.items():
+    for path, inside in reversed(members.items()):  # the walk went backwards: inputs first
         box = _box(graph, path, inside, where)
         nodes[box.key] = box
-        ops = sum(n.kind == "op" for n in inside)
         leaves = [n.title for n in inside if n.kind == "leaf"]
-        said.append(f"{'.'.join(path)} ({box.title.split(' ')[0]}: {ops} operations"
+        said.append(f"{'.'.join(path)} ({box.title.split(' ')[0]}: {box.extra.split(';')[0]}"
                     + (f", parameters {', '.join(leaves)}" if leaves else "") + ")")
     edges = list(dict.fromkeys((where.get(a, a), where.get(b, b)) for a, b in graph.edges))
     edges = [(a, b) for a, b in edges if a != b]
@@ -51,7 +50,8 @@ def _box(graph: Graph, path: tuple, inside: list[Node], where: dict) -> Node:
     last = outs[0] if outs else next(n for n in inside if n.kind == "op")
     kind = graph.kinds.get(path, "module")
     leaves = [f"{n.title.split('.')[-1]} {_shape(n.shape)}" for n in inside if n.kind == "leaf"]
-    extra = f"{sum(n.kind == 'op' for n in inside)} operations" + (
+    ops = sum(n.kind == "op" for n in inside)
+    extra = f"{ops} operation{'s' * (ops != 1)}" + (
         "; " + ", ".join(leaves) if leaves else "")
     return Node(where[inside[0].key], "module", f"{kind} '{'.'.join(path)}'", last.shape,
                 last.value, last.grad, extra=extra, module=path,
