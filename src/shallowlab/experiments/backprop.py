@@ -111,8 +111,9 @@ def mazur_example(run_dir, log) -> tuple[dict, list[float]]:
     with record():
         f = mazur.forward(p, W1, W2)
     f["E"].backward()
-    names = {"W1 = [[w1, w2], [w3, w4]]": W1, "W2 = [[w5, w6], [w7, w8]]": W2, **p, **f}
-    save(draw_graph(f["E"], names, digits=9, title="Mazur's network after backward()"),
+    names = {**p, **f, "W1 = [[w1, w2], [w3, w4]]": W1, "W2 = [[w5, w6], [w7, w8]]": W2}
+    save(draw_graph(f["E"], names, digits=9, title="Mazur's network after backward()",
+                    rankdir="TB"),
          run_dir / "mazur.svg")
     return s, errors
 
@@ -185,7 +186,8 @@ def answer(s: dict) -> str:
             f"2 x (w x - y), and {wx['epochs']} epochs take w to {wx['w']:.6f}, the seed's "
             f"numbers step for step. Mazur's network: by hand, by autograd and by nn the "
             f"numbers differ by at most {m['routes_max_difference']:.0e}, and match the post "
-            f"to its printed digits (out_h1 {m['out_h1']:.9f}, total error {m['error']:.9f}, "
+            f"to its printed digits (first hidden output {m['out_h1']:.9f}, total error "
+            f"{m['error']:.9f}, "
             f"w5 to {m['after_one']['w5']:.8f}, w1 to {m['after_one']['w1']:.9f}). The post's "
             f"error after one update, 0.291027924, is what a hidden-layer gradient taken "
             f"through the already updated W2 gives ({m['error_after_one_new_W2']:.9f}; exact "

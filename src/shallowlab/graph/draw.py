@@ -66,8 +66,8 @@ def summary(t: torch.Tensor, digits: int = 4) -> list[str]:
         rows = t.reshape(1, -1) if t.dim() <= 1 else t
         text = ["[" + ", ".join(number(v, digits) for v in row.tolist()) + "]" for row in rows]
         if t.dim() == 2:  # a matrix: "[[a, b]," above " [c, d]]"
-            text = ["[" + text[0]] + [" " + r for r in text[1:]]
-            text[-1] += "]"
+            text = [("[" if i == 0 else " ") + r + ("]" if i == len(text) - 1 else ",")
+                    for i, r in enumerate(text)]
         return text
     if t.numel() == 0:
         return ["empty"]
@@ -92,7 +92,7 @@ def label(node: Node, digits: int = 4) -> str:
 
 
 def draw_graph(result: torch.Tensor, names: Names = None, *, digits: int = 4,
-               max_nodes: int = 60, title: str | None = None):
+               max_nodes: int = 60, title: str | None = None, rankdir: str = "LR"):
     """The autograd graph of ``result``, back to its leaves, as a ``graphviz.Digraph``.
 
     In Jupyter it shows inline; :func:`save` writes it as SVG or PNG. Each operation shows
@@ -107,7 +107,9 @@ def draw_graph(result: torch.Tensor, names: Names = None, *, digits: int = 4,
         digits: significant digits of every number shown.
         max_nodes: above this many boxes the graph is collapsed by module, and a line under
             it says what was collapsed.
-        title: a line drawn above the graph.
+        title: a line drawn under the graph.
+        rankdir: ``"LR"``, the forward pass from left to right, or ``"TB"``, top to bottom
+            (for a long chain of operations).
 
     Raises:
         GraphError: ``result`` has no graph, or its graph was freed by ``backward()`` before
@@ -116,7 +118,7 @@ def draw_graph(result: torch.Tensor, names: Names = None, *, digits: int = 4,
     """
     graphviz = require_graphviz()
     graph = collapse(trace(result, names), max_nodes)
-    dot = graphviz.Digraph(graph_attr={"rankdir": "LR", "fontname": "Helvetica",
+    dot = graphviz.Digraph(graph_attr={"rankdir": rankdir, "fontname": "Helvetica",
                                        "fontsize": "11"},
                            node_attr={"fontname": "Helvetica", "fontsize": "10"},
                            edge_attr={"color": "#57606a", "arrowsize": "0.7"})

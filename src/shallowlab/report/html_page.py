@@ -43,7 +43,8 @@ gap:1rem;margin:1rem 0}
 figure{margin:0;background:#fff;color:#1f2328;border:1px solid var(--line);border-radius:6px;
 padding:.5rem}figure.wide{grid-column:1/-1}
 .figures figure:only-child{grid-column:1/-1;max-width:760px}
-figure img{display:block;width:100%;height:auto}figcaption{font-size:.9rem;padding-top:.3rem}
+figure img{display:block;width:100%;height:auto}figure img.graph{width:auto;max-width:100%;
+margin:0 auto}figcaption{font-size:.9rem;padding-top:.3rem}
 details{margin:.75rem 0}summary{cursor:pointer;color:var(--muted)}
 pre{background:var(--card);padding:.75rem;font-size:.8rem;white-space:pre-wrap}
 nav ol{padding-left:1.5rem}nav li{margin:.15rem 0}
@@ -61,10 +62,12 @@ def _size(image: bytes) -> tuple[float, float]:
 def _figure(path: Path, caption: str) -> str:
     data = path.read_bytes()
     width, height = _size(data)
-    wide = " class='wide'" if height and width / height > 2.2 else ""
-    kind = "svg+xml" if path.suffix == ".svg" else "png"  # an <img> runs no script an SVG holds
+    svg = path.suffix == ".svg"  # a drawn graph: an <img> runs no script an SVG could hold;
+    # it has a row of its own, at most at its own size (its text is small already)
+    wide = " class='wide'" if svg or height and width / height > 2.2 else ""
+    kind = "svg+xml" if svg else "png"
     src = f"data:image/{kind};base64," + base64.b64encode(data).decode()
-    return (f"<figure{wide}><img alt='{e(caption)}' src='{src}'>"
+    return (f"<figure{wide}><img{' class=graph' if svg else ''} alt='{e(caption)}' src='{src}'>"
             f"<figcaption>{e(caption)}</figcaption></figure>")
 
 
