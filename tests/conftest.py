@@ -25,8 +25,10 @@ import pytest  # noqa: E402
 
 from shallowlab.data.fashion_mnist import SYSTEM_DIRS, files_in  # noqa: E402
 from shallowlab.data.idx import write_idx  # noqa: E402
-from shallowlab.experiments.base import Experiment, execute, resolve  # noqa: E402
-from shallowlab.runs import RunDir  # noqa: E402
+from shallowlab.experiments.base import Experiment  # noqa: E402
+from shallowlab.runs.folder import RunDir  # noqa: E402
+from shallowlab.runs.lifecycle import execute  # noqa: E402
+from shallowlab.runs.settings import resolve  # noqa: E402
 
 
 def toy_images(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

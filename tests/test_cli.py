@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import shallowlab
-from shallowlab.devices import available_devices
+from shallowlab.core.devices import available_devices
 from shallowlab.experiments import EXPERIMENTS
 from tests.conftest import Ahead, selected, write_fashion
 

@@ -6,12 +6,12 @@ import pytest
 import torch
 from torch import nn
 
-import shallowlab.train
-from shallowlab import nets
+import shallowlab.core.loop
+from shallowlab.core.fused import FusedStep, unsupported
+from shallowlab.core.loop import fit
+from shallowlab.core.steps import AutogradStep, CompiledStep, make_step
 from shallowlab.errors import DivergedError
-from shallowlab.fused import FusedStep, unsupported
-from shallowlab.steps import AutogradStep, CompiledStep, make_step
-from shallowlab.train import fit
+from shallowlab.models import nets
 from tests.test_train import _toy
 
 CE = nn.CrossEntropyLoss(reduction="none")
@@ -124,7 +124,7 @@ def test_fit_histories_agree_between_engines():
 def test_a_diverging_fused_run_stops_with_the_step(monkeypatch, free_reads):
     """lr 1e4 blows the loss up within a few steps; on the accelerator path (reads not free,
     forced here on the CPU) the flag is read every CHECK_EVERY steps or at the epoch's end."""
-    monkeypatch.setattr(shallowlab.train, "reads_are_free", lambda device: free_reads)
+    monkeypatch.setattr(shallowlab.core.loop, "reads_are_free", lambda device: free_reads)
     model = nets.init_(nets.mlp(784, (32,), 10), "normal", 0.1, torch.Generator().manual_seed(0))
     opt = torch.optim.SGD(model.parameters(), lr=1e4)
     with pytest.raises(DivergedError) as caught:
@@ -148,7 +148,7 @@ def test_the_accelerator_path_keeps_its_sums_on_the_device_and_agrees(monkeypatc
     are read once per epoch: the history is the CPU path's."""
     histories = []
     for free in (True, False):
-        monkeypatch.setattr(shallowlab.train, "reads_are_free", lambda device, free=free: free)
+        monkeypatch.setattr(shallowlab.core.loop, "reads_are_free", lambda device, free=free: free)
         histories.append(_fit("sgd", test=_toy(100, 2, shuffle=False)))
     for cpu, accelerator in zip(*histories, strict=True):
         for key in ("train_loss", "train_acc", "test_loss", "test_acc"):

@@ -6,9 +6,9 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from shallowlab import scratch
-from shallowlab.fused import FusedStep
+from shallowlab.core.fused import FusedStep
 from shallowlab.graph import finite_differences, gradcheck
+from shallowlab.models import scratch
 
 F64 = torch.float64
 

@@ -5,7 +5,7 @@ import re
 
 from shallowlab.experiments import EXPERIMENTS, Headline
 from shallowlab.report import write
-from shallowlab.runs import RunDir
+from shallowlab.runs.folder import RunDir
 from tests.test_cli import cli
 from tests.test_graph import GRAPHVIZ
 

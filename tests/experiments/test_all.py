@@ -7,8 +7,10 @@ import json
 
 import pytest
 
-from shallowlab.experiments import EXPERIMENTS, execute, resolve
-from shallowlab.runs import RunDir
+from shallowlab.experiments import EXPERIMENTS
+from shallowlab.runs.folder import RunDir
+from shallowlab.runs.lifecycle import execute
+from shallowlab.runs.settings import resolve
 from tests.test_graph import GRAPHVIZ
 
 

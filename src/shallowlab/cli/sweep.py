@@ -98,7 +98,7 @@ def _grid(items: list[str]) -> tuple[dict, dict]:
 
 def command(args: argparse.Namespace, experiments: dict, argv: list[str]) -> int:
     from shallowlab import sweep
-    from shallowlab.runs import default_dir
+    from shallowlab.runs.folder import default_dir
 
     for flag in ("workers", "threads", "seeds", "sample"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
@@ -146,7 +146,7 @@ def command(args: argparse.Namespace, experiments: dict, argv: list[str]) -> int
         trials = sweep.plan(spec, folder, ["shallowlab", *argv])
     workers = args.workers or max(1, sweep.cores() // spec.threads)
     try:
-        rows = sweep.execute(spec, trials, folder, workers=workers, ray=ray,
+        rows = sweep.run_trials(spec, trials, folder, workers=workers, ray=ray,
                              cpus_per_trial=args.cpus_per_trial)
     except KeyboardInterrupt:
         print(f"shallowlab: finish the sweep with: shallowlab sweep --resume {folder}",

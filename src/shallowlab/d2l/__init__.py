@@ -40,7 +40,8 @@ Nothing else in shallowlab imports this package.
 import torch
 from torch import nn
 
-from shallowlab import lazy_dynamo, scratch
+from shallowlab.core import lazy_dynamo
+from shallowlab.core.timing import Timer
 from shallowlab.d2l._data import (
     FashionMNISTSplit,
     TensorLoader,
@@ -83,10 +84,10 @@ from shallowlab.d2l._train import (
     train_epoch_ch3,
 )
 from shallowlab.graph import draw_graph, gradcheck, record
-from shallowlab.timing import Timer
+from shallowlab.models import scratch
 
 # The book's torch.optim.SGD steps without importing torch._dynamo (1.5-3 s) until something
-# compiles: the same arithmetic, see shallowlab.lazy_dynamo.
+# compiles: the same arithmetic, see shallowlab.core.lazy_dynamo.
 lazy_dynamo.defer()
 
 linreg = scratch.linreg  # y_hat = X w + b

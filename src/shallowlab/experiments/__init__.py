@@ -3,7 +3,7 @@
 ``CATALOG`` says what each is (its module, its title, its presets) without importing it, so
 that ``shallowlab list`` and ``--help`` answer without torch. ``EXPERIMENTS`` maps a name to
 its :class:`Experiment`, importing the experiment's module the first time it is asked for;
-``Experiment``, ``Headline``, ``execute`` and ``resolve`` come from ``base`` on first use too.
+``Experiment`` and ``Headline`` come from ``base`` on first use too.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ class _Experiments(Mapping):
 
 
 EXPERIMENTS: Mapping = _Experiments()
-_FROM_BASE = ("Experiment", "Headline", "execute", "resolve")
+_FROM_BASE = ("Experiment", "Headline")
 
 
 def __getattr__(name: str):

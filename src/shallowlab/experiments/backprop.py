@@ -28,8 +28,10 @@ import contextlib
 
 import torch
 
-from shallowlab.experiments import figures, mazur, title
+from shallowlab.experiments import mazur, title
 from shallowlab.experiments.base import Experiment, Headline
+from shallowlab.figures import lessons
+from shallowlab.files import atomic_write
 from shallowlab.graph import draw_graph, record, require_graphviz, save
 
 TITLE = title("backprop")
@@ -69,7 +71,7 @@ def seed_example(epochs: int, run_dir, log) -> tuple[dict, list[float]]:
                          f"updated w = {w.item()}")
         lines.append(f"progress: {epoch} {losses[-1]}")
     lines.append(f"predict (after training) 4 {(4 * w).item()}")
-    (run_dir / "wx.txt").write_text("\n".join(lines) + "\n")
+    atomic_write(run_dir / "wx.txt", "\n".join(lines) + "\n")
     shown = lines[:8] + ["\t... (every step in wx.txt)"] + lines[-2:] if epochs > 1 else lines
     for line in shown:
         log(line.replace("\t", "    "))
@@ -171,7 +173,7 @@ def run(config: dict, run_dir, log) -> dict:
     wx, losses = seed_example(config["epochs"], run_dir.path, log)
     found, errors = mazur_example(run_dir.path, log)
     book = book_example(config["seed"], run_dir.path, log)
-    run_dir.save_figure("descents.png", figures.descents, losses, errors,
+    run_dir.save_figure("descents.png", lessons.descents, losses, errors,
                         (10000, float(mazur.PUBLISHED["error_after_10000"])),
                         "The two descents, step by step")
     return {"wx": wx, "mazur": found, "book": book}

@@ -10,11 +10,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shallowlab import plots
 from shallowlab.experiments import EXPERIMENTS, Headline
+from shallowlab.figures import plots
 from shallowlab.files import atomic_write
 from shallowlab.report import numbers
-from shallowlab.runs_table import Run, differing, flags, seconds
+from shallowlab.runs.table import Run, differing, flags, seconds
 
 CAPTIONS = {
     "curves": "Loss and accuracy per epoch, training against test",

@@ -1,8 +1,8 @@
 """The figures only one experiment draws, one function each, kept apart from the experiments.
 
 Each takes plain data (numbers, lists, numpy arrays) and returns a matplotlib Figure; nothing
-here imports torch, so the painter (:mod:`shallowlab.painter`) draws them without it. The
-figures several experiments share are in :mod:`shallowlab.plots`.
+here imports torch, so the painter (:mod:`shallowlab.figures.painter`) draws them without it. The
+figures several experiments share are in :mod:`shallowlab.figures.plots`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from shallowlab import plots
+from shallowlab.figures import plots
 
 
 # linreg
@@ -177,7 +177,7 @@ def log_panels(panels: dict[str, dict[str, Sequence[float | None]]], xlabel: str
 def reliability_diagrams(diagrams: dict[str, dict], title: str):
     """Reliability diagrams: per confidence bin, accuracy against mean confidence.
 
-    ``diagrams`` maps a model's name to :func:`shallowlab.metrics.reliability`'s dict
+    ``diagrams`` maps a model's name to :func:`shallowlab.core.metrics.reliability`'s dict
     (``confidence``, ``accuracy``, ``count`` per bin, None where empty); a calibrated model
     lies on the diagonal, an overconfident one below it. Below: how many predictions per bin.
     """
