@@ -6,8 +6,8 @@ import re
 from shallowlab.experiments import EXPERIMENTS, Headline
 from shallowlab.report import write
 from shallowlab.runs.folder import RunDir
+from tests.conftest import GRAPHVIZ
 from tests.test_cli import cli
-from tests.test_graph import GRAPHVIZ
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 

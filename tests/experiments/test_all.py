@@ -11,7 +11,7 @@ from shallowlab.experiments import EXPERIMENTS
 from shallowlab.runs.folder import RunDir
 from shallowlab.runs.lifecycle import execute
 from shallowlab.runs.settings import resolve
-from tests.test_graph import GRAPHVIZ
+from tests.conftest import GRAPHVIZ
 
 
 @pytest.mark.parametrize("name", sorted(EXPERIMENTS))

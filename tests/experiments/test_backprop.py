@@ -11,8 +11,7 @@ import pytest
 import torch
 
 from shallowlab.experiments import backprop, mazur
-from tests.conftest import run_experiment
-from tests.test_graph import needs_graphviz
+from tests.conftest import needs_graphviz, run_experiment
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"  # beside the checkout
 SEED = SHARED / "seeds" / "002_1c7d80e2fbda3291.txt"

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import needs_graphviz
 from tests.test_cli import cli
-from tests.test_graph import needs_graphviz
 from tests.test_report_browser import _open, browser  # noqa: F401  (a fixture)
 
 pytestmark = needs_graphviz
