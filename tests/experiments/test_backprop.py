@@ -82,9 +82,10 @@ for n in trace(l, {"w": w}).nodes.values():
 """
 
 
-def _seed_run(tmp_path: Path) -> tuple[list[str], list[str]]:
+@pytest.fixture(scope="module")
+def seed_run(tmp_path_factory) -> tuple[list[str], list[str]]:
     """The seed's code run as written: what it prints, and its first step's graph."""
-    script = tmp_path / "seed.py"
+    script = tmp_path_factory.mktemp("seed") / "seed.py"
     script.write_text(_seed_code() + SEED_GRAPH, encoding="utf-8")
     run = subprocess.run([sys.executable, script], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
@@ -93,8 +94,8 @@ def _seed_run(tmp_path: Path) -> tuple[list[str], list[str]]:
             [line for line in lines if line.startswith("graph:")])
 
 
-def test_y_wx_matches_the_seeds_own_code_run_beside_it(result, tmp_path):
-    theirs, _ = _seed_run(tmp_path)
+def test_y_wx_matches_the_seeds_own_code_run_beside_it(result, seed_run):
+    theirs, _ = seed_run
     ours = (result[2] / "wx.txt").read_text().splitlines()
     assert len(theirs) == 1 + 100 * 4 + 1  # before, 3 steps and a progress line per epoch
     assert [line for line in ours if line.startswith(PRINTED)] == theirs
@@ -140,7 +141,7 @@ def test_the_graph_of_mazurs_network_shows_every_weight_with_its_value_and_gradi
     assert "value 0.298371109" in nodes["E: Sum"]
 
 
-def test_the_graph_of_one_step_of_y_wx_is_the_seeds(result, tmp_path):
+def test_the_graph_of_one_step_of_y_wx_is_the_seeds(result, seed_run):
     """x = 1, y = 2, w = 1: y_pred = 1, r = -1, l = 1; dl/dr = 2r = -2 = dl/dy_pred,
     dl/dw = -2 x = -2: the seed's first printed gradient. The seed's own code, recorded in
     its own process, makes the same operations with the same values and gradients (its x and
@@ -150,7 +151,7 @@ def test_the_graph_of_one_step_of_y_wx_is_the_seeds(result, tmp_path):
                 "y_pred: Mul": "y_pred: Mul\nvalue 1\ngrad -2", "Sub": "Sub\nvalue -1\ngrad -2",
                 "loss: Pow with 2": "loss: Pow with 2\nvalue 1\ngrad 1"}
     assert nodes == expected
-    _, graph = _seed_run(tmp_path)
+    _, graph = seed_run
     assert graph == ["graph: Pow 1.0 1.0", "graph: Sub -1.0 -2.0", "graph: Mul 1.0 -2.0",
                      "graph: w 1.0 -2.0"]
 

@@ -173,21 +173,22 @@ class _Walk:
         meta = recorded(fn) or {}
         title = meta["function"] if meta.get("folded") else op_name(fn)
         node = Node(self.keys[fn], "op", title, result=fn is self.result.grad_fn)
+        out = self.result.output_nr if node.result else 0  # the output drawn of this node
         try:
-            node.shape = tuple(fn._input_metadata[0].shape)
+            node.shape = tuple(fn._input_metadata[out].shape)
         except (AttributeError, IndexError, RuntimeError):
             pass
-        node.value = meta.get("values", {}).get(0)
-        node.grad = meta.get("grad", {}).get(0)
-        name, kept = self.kept.get((fn, 0), (None, None))
+        node.value = meta.get("values", {}).get(out)
+        node.grad = meta.get("grad", {}).get(out)
+        name, kept = self.kept.get((fn, out), (None, None))
         if node.result and kept is None:
             kept = self.result
         if kept is not None:
             node.title = f"{name}: {node.title}" if name else node.title
             node.value = kept.detach() if node.value is None else node.value
             node.grad = kept.grad if node.grad is None and kept.retains_grad else node.grad
-        if node.value is None and (fn, 0) in self.saved:
-            node.value = self.saved[(fn, 0)].detach()
+        if node.value is None and (fn, out) in self.saved:
+            node.value = self.saved[(fn, out)].detach()
         if meta.get("numbers"):
             node.extra = "with " + ", ".join(f"{n:g}" for n in meta["numbers"])
         node.module = self._module(fn, meta)
