@@ -131,7 +131,7 @@ def test_a_diverging_fused_run_stops_with_the_step(monkeypatch, free_reads):
         fit(make_step(model, CE, opt, "fused"), _toy(600, 1, batch_size=10), epochs=1,
             progress=False, log=lambda s: None)
     error = caught.value
-    assert error.epoch == 1 and error.step <= (10 if free_reads else 60)
+    assert error.epoch == 1 and error.batch <= (10 if free_reads else 60)
     assert not math.isfinite(error.loss) or error.loss > 1e3
 
 

@@ -142,7 +142,7 @@ def test_divergence_stops_with_the_epoch_step_and_learning_rate(tmp_path, data):
     result = cli("run", "mlp", "--lr", 100, "--data-dir", data, "--out", out)
     assert result.returncode == 1
     (line,) = result.stderr.strip().splitlines()
-    assert "training diverged at epoch 1, step " in line
+    assert "training diverged at epoch 1, batch " in line
     assert "the learning rate 100 is too high" in line and "--lr 10 or lower" in line
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "failed" and "diverged" in summary["error"]

@@ -151,7 +151,7 @@ def test_the_guard_stops_a_blow_up_and_judges_by_the_history(on_host):
     with pytest.raises(DivergedError) as caught:
         guard.check(3, value(20_001.0))
         guard.flush()
-    assert caught.value.epoch == 1 and caught.value.step == 3
+    assert caught.value.epoch == 1 and caught.value.batch == 3
     resumed = DivergenceGuard(on_host)
     resumed.load_state_dict(guard.state_dict())
     resumed.start(2, [{"train_loss": 0.5}])  # epoch 1's mean, not the first batch, from now on

@@ -179,7 +179,7 @@ def test_a_fast_run_interrupted_mid_epoch_resumes_to_the_same_end(runs):
     assert len(_history(out)) == 2  # epoch 3 was under way
     resumed = cli("run", "--resume", out)
     assert resumed.returncode == 0, resumed.stderr
-    assert "resuming in epoch 3 after step 3" in resumed.stdout
+    assert "resuming in epoch 3 after batch 3" in resumed.stdout
     assert json.loads((out / "summary.json").read_text())["status"] == "completed"
     assert _history(out) == _history(reference)
 

@@ -49,7 +49,7 @@ def train_at(lr: float, config: dict, X: torch.Tensor, y: torch.Tensor,
             epochs=config["epochs"], metric=None, progress=False, log=lambda line: None,
             callbacks=[EachEpoch(lambda history: losses.append(history[-1]["train_loss"]))])
     except DivergedError as e:
-        stopped = f"epoch {e.epoch}, step {e.step}"
+        stopped = f"epoch {e.epoch}, batch {e.batch}"
     final, _ = evaluate(model, loss, whole, metric=None)  # finite: fit stops before a bad step
     return {"lr": lr, "final_loss": final, "diverged": stopped is not None or final > start,
             "stopped_at": stopped, "losses": losses}
