@@ -9,12 +9,12 @@ import pytest
 import torch
 from torch import nn
 
-from shallowlab import nets
+from shallowlab.core.loop import fit
+from shallowlab.core.steps import make_step
 from shallowlab.data.batches import Batches, to_unit
 from shallowlab.data.fashion_mnist import FashionMNIST
-from shallowlab.experiments.classify import image_sets
-from shallowlab.steps import make_step
-from shallowlab.train import fit
+from shallowlab.models import nets
+from shallowlab.runs.classifier import image_sets
 from tests.conftest import toy_images
 
 

@@ -12,7 +12,7 @@ import torch
 
 from benchmarks import book_en, claims, limits
 from shallowlab import d2l
-from shallowlab.devices import slow_bf16
+from shallowlab.core.devices import slow_bf16
 from tests.conftest import write_fashion
 
 ROOT = Path(__file__).resolve().parents[1]

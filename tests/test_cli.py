@@ -14,7 +14,7 @@ import torch
 
 import shallowlab
 from shallowlab.cli.flags import usable_cpus
-from shallowlab.devices import available_devices
+from shallowlab.core.devices import available_devices
 from shallowlab.experiments import EXPERIMENTS
 from tests.conftest import Ahead, selected, write_fashion
 

@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 from shallowlab import d2l
+from shallowlab.core.fused import FusedStep
 from shallowlab.d2l import _figures, _oop
-from shallowlab.fused import FusedStep
 from tests.conftest import write_fashion
 
 pytestmark = pytest.mark.book

@@ -7,8 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from shallowlab import nets, scratch
-from shallowlab.devices import (
+from shallowlab.core.devices import (
     available_devices,
     available_memory,
     check_device,
@@ -17,6 +16,7 @@ from shallowlab.devices import (
     reads_are_free,
     resolve_device,
 )
+from shallowlab.models import nets, scratch
 
 
 def test_every_device_this_machine_lists_passes_the_check():

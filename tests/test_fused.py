@@ -6,12 +6,12 @@ import pytest
 import torch
 from torch import nn
 
-import shallowlab.train
-from shallowlab import nets
+import shallowlab.core.loop
+from shallowlab.core.fused import FusedStep, unsupported
+from shallowlab.core.loop import fit
+from shallowlab.core.steps import STEPS, AutogradStep, CompiledStep, make_step
 from shallowlab.errors import DivergedError
-from shallowlab.fused import FusedStep, unsupported
-from shallowlab.steps import STEPS, AutogradStep, CompiledStep, make_step
-from shallowlab.train import fit
+from shallowlab.models import nets
 from tests.rounding import assert_rounds_close, sum_tolerance
 from tests.test_train import _toy
 
@@ -205,14 +205,14 @@ def test_fit_histories_agree_between_engines():
 def test_a_diverging_fused_run_stops_with_the_step(monkeypatch, free_reads):
     """lr 1e4 blows the loss up within a few steps; on the accelerator path (reads not free,
     forced here on the CPU) the flag is read every CHECK_EVERY steps or at the epoch's end."""
-    monkeypatch.setattr(shallowlab.train, "reads_are_free", lambda device: free_reads)
+    monkeypatch.setattr(shallowlab.core.loop, "reads_are_free", lambda device: free_reads)
     model = nets.init_(nets.mlp(784, (32,), 10), "normal", 0.1, torch.Generator().manual_seed(0))
     opt = torch.optim.SGD(model.parameters(), lr=1e4)
     with pytest.raises(DivergedError) as caught:
         fit(make_step(model, CE, opt, "fused"), _toy(600, 1, batch_size=10), epochs=1,
             progress=False, log=lambda s: None)
     error = caught.value
-    assert error.epoch == 1 and error.step <= (10 if free_reads else 60)
+    assert error.epoch == 1 and error.batch <= (10 if free_reads else 60)
     assert not math.isfinite(error.loss) or error.loss > 1e3
 
 
@@ -231,7 +231,7 @@ def test_the_accelerator_path_keeps_its_sums_on_the_device_and_agrees(monkeypatc
     are read once per epoch: the history is the CPU path's."""
     histories = []
     for free in (True, False):
-        monkeypatch.setattr(shallowlab.train, "reads_are_free", lambda device, free=free: free)
+        monkeypatch.setattr(shallowlab.core.loop, "reads_are_free", lambda device, free=free: free)
         histories.append(_fit("sgd", test=_toy(100, 2, shuffle=False)))
     # the same steps; only the epoch's sum of 5 batch sums is kept in fp32, not a Python float
     for cpu, accelerator in zip(*histories, strict=True):

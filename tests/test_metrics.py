@@ -1,4 +1,4 @@
-""":mod:`shallowlab.metrics`: calibration (the expected calibration error and its diagram) and
+""":mod:`shallowlab.core.metrics`: calibration (the expected calibration error and its diagram) and
 the confusion matrix with its most confused pairs, down to a real run's summary."""
 
 import json
@@ -10,7 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shallowlab import metrics
+from shallowlab.core import metrics
 from shallowlab.data.fashion_mnist import CLASS_NAMES
 
 

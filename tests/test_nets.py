@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from shallowlab import nets
+from shallowlab.models import nets
 
 
 def test_softmax_regression_is_flatten_then_affine():

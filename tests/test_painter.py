@@ -21,8 +21,8 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the painter nee
 PRELUDE = """
 import os, sys
 from pathlib import Path
-from shallowlab import painter, plots
-from shallowlab.experiments import figures
+from shallowlab.figures import painter, plots
+from shallowlab.figures import lessons
 
 def torch_free_curves(history):  # fails in a process that has imported torch
     assert "torch" not in sys.modules, "the painter imported torch"
@@ -44,8 +44,8 @@ def _script(tmp_path: Path, body: str) -> subprocess.CompletedProcess:
 
 
 def test_modules_a_painter_imports_never_import_torch():
-    code = ("import sys, shallowlab.painter, shallowlab.plots, shallowlab.experiments.figures, "
-            "shallowlab.files; print('torch' in sys.modules)")
+    code = ("import sys, shallowlab.figures.painter, shallowlab.figures.plots, "
+            "shallowlab.figures.lessons, shallowlab.files; print('torch' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "False"
@@ -57,12 +57,12 @@ def test_the_painter_draws_the_same_png_as_the_process_itself(tmp_path):
         import torch  # as a run does, after the painter has started
         X = torch.randn(200, 2, generator=torch.Generator().manual_seed(0))
         y = X @ torch.tensor([2.0, -3.4]) + 4.2
-        painter.draw(out / "scatter-painter.png", figures.scatter, X, y, "data")
+        painter.draw(out / "scatter-painter.png", lessons.scatter, X, y, "data")
         painter.draw(out / "curves-painter.png", torch_free_curves, HISTORY)
         painter.wait()
         pid = painter._pid
         painter._stop()  # from here on, drawn in this process
-        painter.draw(out / "scatter-here.png", figures.scatter, X, y, "data")
+        painter.draw(out / "scatter-here.png", lessons.scatter, X, y, "data")
         print(pid, os.getpid())
     """)
     assert result.returncode == 0, result.stderr

@@ -10,12 +10,13 @@ import sys
 import pytest
 import torch
 
-from shallowlab import metrics, nets
+from shallowlab.core import metrics
+from shallowlab.core.devices import slow_bf16
+from shallowlab.core.loop import evaluate, fit
+from shallowlab.core.steps import AutogradStep, FusedStep, make_step
 from shallowlab.data import fashion_mnist
 from shallowlab.data.batches import Batches
-from shallowlab.devices import slow_bf16
-from shallowlab.steps import AutogradStep, FusedStep, make_step
-from shallowlab.train import evaluate, fit
+from shallowlab.models import nets
 from tests.test_fused import CE, _pair
 from tests.test_train import _toy
 

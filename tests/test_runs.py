@@ -5,9 +5,10 @@ import os
 import pytest
 import torch
 
-from shallowlab import nets, plots
 from shallowlab.errors import ConfigError
-from shallowlab.runs import RunDir, atomic_write, default_dir
+from shallowlab.figures import plots
+from shallowlab.models import nets
+from shallowlab.runs.folder import RunDir, atomic_write, default_dir
 
 HISTORY = [
     {"epoch": 1, "train_loss": 0.9, "train_acc": 0.7, "test_loss": 0.8, "test_acc": 0.75,

@@ -2,8 +2,8 @@
 
 import json
 
-from shallowlab import runs_table
-from shallowlab.runs import RunDir
+from shallowlab.runs import table as runs_table
+from shallowlab.runs.folder import RunDir
 from tests.test_cli import cli
 
 

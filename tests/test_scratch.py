@@ -5,12 +5,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from shallowlab import scratch
+from shallowlab.core.loop import fit
+from shallowlab.core.steps import AutogradStep
 from shallowlab.data.batches import Batches
 from shallowlab.experiments import linreg, mlp, softmax
-from shallowlab.experiments.classify import concise_setup, scratch_setup
-from shallowlab.steps import AutogradStep
-from shallowlab.train import fit
+from shallowlab.models import scratch
+from shallowlab.runs.classifier import concise_setup, scratch_setup
 from tests.conftest import toy_images
 
 close = torch.testing.assert_close

@@ -8,15 +8,10 @@ import torch
 
 from shallowlab.errors import ConfigError, ShallowlabError
 from shallowlab.experiments import EXPERIMENTS, mlp
-from shallowlab.experiments.base import (
-    CHECKS,
-    CHOICES,
-    Experiment,
-    execute,
-    resolve,
-    resolve_saved,
-)
-from shallowlab.runs import RunDir
+from shallowlab.experiments.base import Experiment
+from shallowlab.runs.folder import RunDir
+from shallowlab.runs.lifecycle import execute
+from shallowlab.runs.settings import CHECKS, CHOICES, resolve, resolve_saved
 
 # what a hand-edited config.json (or a Python caller) can put where a setting belongs
 ODD = [None, "0.1", "abc", "", True, [], ["abc"], [1.5], {}, {"a": 1}, float("nan"),

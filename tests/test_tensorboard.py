@@ -8,10 +8,10 @@ import pytest
 import torch
 from torch import nn
 
-from shallowlab import nets
-from shallowlab.steps import make_step
-from shallowlab.tensorboard import TensorBoardLogger
-from shallowlab.train import fit
+from shallowlab.core.loop import fit
+from shallowlab.core.steps import make_step
+from shallowlab.models import nets
+from shallowlab.runs.tensorboard import TensorBoardLogger
 from tests.test_train import _toy
 
 pytest.importorskip("tensorboard", reason="the tensorboard extra is not installed")

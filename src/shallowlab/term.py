@@ -4,7 +4,7 @@ when the reader of a pipe has gone (``shallowlab runs | head -1``).
 Colour follows no-color.org: only on a terminal, and never while ``NO_COLOR`` is set to
 anything but the empty string, so a log file or a pipe always gets plain text. The progress
 bar's own choice (a bar on a terminal, a line per epoch elsewhere) is made in
-:func:`shallowlab.train.fit`; :func:`silent`, the log of ``--quiet``, turns the bar off too.
+:func:`shallowlab.core.loop.fit`; :func:`silent`, the log of ``--quiet``, turns the bar off too.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
+Log = Callable[[str], None]  # where a run says what it does: print, a file, silent
 CODES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
 
 

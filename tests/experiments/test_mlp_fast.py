@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from shallowlab.callbacks import LrSchedule
+from shallowlab.core.callbacks import LrSchedule
+from shallowlab.core.schedules import doubling_batch_size, warmup_cosine
+from shallowlab.core.state import State
 from shallowlab.errors import ConfigError
 from shallowlab.experiments import mlp
-from shallowlab.experiments.base import resolve
-from shallowlab.schedules import doubling_batch_size, warmup_cosine
+from shallowlab.runs.settings import resolve
 from tests.conftest import Ahead, isolated_environ, real_data_dir, selected, write_fashion
 
 
@@ -59,17 +60,18 @@ def test_doubling_batch_size_doubles_in_even_stages():
 
 def test_the_fast_recipe_plans_batch_sizes_and_rates_as_functions_of_the_position():
     """What --fast attaches: a batch-size plan on the data side, an lr schedule callback."""
-    from shallowlab.experiments.classify import _batch_size
+    from shallowlab.runs.classifier import _batch_size
 
     config = {"epochs": 20, "batch_size": 128, "lr": 0.05}
-    plan = _batch_size(config, mlp.FAST_SCHEDULE)
+    plan = _batch_size(config, mlp.FAST_RECIPE)
     assert [plan(e) for e in range(1, 21)] == [doubling_batch_size(e, 20, 128, 2)
                                                for e in range(1, 21)]
     assert _batch_size(config, None) == 128
     optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
-    schedule = LrSchedule(optimizer, lambda t: warmup_cosine(t, 0.05, 0.03), epochs=20)
-    schedule.on_epoch_begin(3, 100)
-    schedule.on_step_begin(3, 51)
+    schedule = LrSchedule(optimizer, lambda t: warmup_cosine(t, 0.05, 0.03))
+    state = State(epochs=20, epoch=3, batch=51, batches=100)
+    schedule.on_epoch_begin(state)
+    schedule.on_batch_begin(state)
     assert optimizer.param_groups[0]["lr"] == pytest.approx(
         warmup_cosine((2 + 50 / 100) / 20, 0.05, 0.03))
 
@@ -111,18 +113,18 @@ def test_fast_is_in_the_help_and_the_list():
 
 TOY = ["run", "mlp", "--fast", "--hidden", "32", "--epochs", "4", "--seed", "3"]
 
-# Runs the CLI in a child, sending it SIGINT as step 3 of epoch 3 begins: the step finishes,
+# Runs the CLI in a child, sending it SIGINT as batch 3 of epoch 3 begins: the batch finishes,
 # fit saves a mid-epoch checkpoint and stops, as after a Ctrl-C.
 INTERRUPT = """
 import signal, sys
-from shallowlab.callbacks import LrSchedule
+from shallowlab.core.callbacks import LrSchedule
 from shallowlab.cli import main
-begin = LrSchedule.on_step_begin
-def interrupting(self, epoch, step):
-    if (epoch, step) == (3, 3):
+begin = LrSchedule.on_batch_begin
+def interrupting(self, state):
+    if (state.epoch, state.batch) == (3, 3):
         signal.raise_signal(signal.SIGINT)
-    begin(self, epoch, step)
-LrSchedule.on_step_begin = interrupting
+    begin(self, state)
+LrSchedule.on_batch_begin = interrupting
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -183,7 +185,7 @@ def test_a_fast_run_interrupted_mid_epoch_resumes_to_the_same_end(runs):
     assert len(_history(out)) == 2  # epoch 3 was under way
     resumed = cli("run", "--resume", out)
     assert resumed.returncode == 0, resumed.stderr
-    assert "resuming in epoch 3 after step 3" in resumed.stdout
+    assert "resuming in epoch 3 after batch 3" in resumed.stdout
     assert json.loads((out / "summary.json").read_text())["status"] == "completed"
     assert _history(out) == _history(reference)
 

@@ -57,7 +57,9 @@ def _add_report_and_runs(sub) -> None:
 
 
 def _sigterm(signum, frame):
-    raise KeyboardInterrupt
+    from shallowlab.core.state import Interrupted
+
+    raise Interrupted(signum)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -74,7 +76,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _runs(args: argparse.Namespace) -> int:
-    from shallowlab import runs_table
+    from shallowlab.runs import table as runs_table
 
     rows = runs_table.rows(runs_table.find([args.dir]))
     print(json.dumps(rows, indent=2) if args.json else runs_table.table(rows))
@@ -117,8 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ShallowlabError) as e:
         print(f"shallowlab: {colour('error:', 'red', sys.stderr)} {e}", file=sys.stderr)
         return EXIT_USAGE if isinstance(e, ConfigError) else EXIT_FAILED
-    except KeyboardInterrupt:
-        print(f"shallowlab: {colour('interrupted', 'yellow', sys.stderr)}", file=sys.stderr)
+    except KeyboardInterrupt as e:
+        said = str(e) or "interrupted"  # Interrupted says by which signal
+        print(f"shallowlab: {colour(said, 'yellow', sys.stderr)}", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 

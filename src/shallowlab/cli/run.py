@@ -54,14 +54,15 @@ def _table(summary: dict) -> str:
 
 
 def command(args: argparse.Namespace, experiments: dict) -> int:
-    from shallowlab import painter
+    from shallowlab.figures import painter
 
     check_threads(args.threads)  # how fast, not what: not a setting of the run
     if "torch" not in sys.modules:  # matplotlib's import and the figures, beside torch's
         painter.start()
-    from shallowlab import lazy_dynamo
-    from shallowlab.experiments import execute, resolve
-    from shallowlab.runs import RunDir, default_dir
+    from shallowlab.core import lazy_dynamo
+    from shallowlab.runs.folder import RunDir, default_dir
+    from shallowlab.runs.lifecycle import execute
+    from shallowlab.runs.settings import resolve
 
     lazy_dynamo.defer()  # torch.optim imports torch._dynamo only where something compiles
 
@@ -97,8 +98,8 @@ def command(args: argparse.Namespace, experiments: dict) -> int:
 
 
 def _run_all(args: argparse.Namespace) -> int:
-    from shallowlab.runs import default_dir
-    from shallowlab.suite import run_all
+    from shallowlab.report.suite import run_all
+    from shallowlab.runs.folder import default_dir
 
     given = sorted(k for k, v in overrides(args).items() if v is not None and k != "data_dir")
     if given or args.resume:
@@ -123,7 +124,7 @@ def _resumed(args: argparse.Namespace, experiments: dict):
     The saved settings pass the checks the flags pass (:func:`resolve_saved`), so a
     hand-edited config.json is refused in a line naming the file and the entry.
     """
-    from shallowlab.experiments.base import resolve, resolve_saved
+    from shallowlab.runs.settings import resolve, resolve_saved
 
     path = Path(args.resume) / "config.json"
     try:

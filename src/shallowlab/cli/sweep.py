@@ -177,7 +177,7 @@ def _new_spec(args: argparse.Namespace, experiments: dict, grid: dict, ranges: d
 def command(args: argparse.Namespace, experiments: dict, argv: list[str]) -> int:
     grid, ranges = _refuse(args)  # before torch: a refusal answers at once
     from shallowlab import sweep
-    from shallowlab.runs import default_dir
+    from shallowlab.runs.folder import default_dir
 
     if args.resume:
         folder = Path(args.resume)
@@ -193,9 +193,9 @@ def command(args: argparse.Namespace, experiments: dict, argv: list[str]) -> int
         trials = sweep.plan(spec, folder, ["shallowlab", *argv])
     workers = args.workers or max(1, sweep.cores() // spec.threads)
     try:
-        rows = sweep.execute(spec, trials, folder, workers=workers, ray=ray,
-                             cpus_per_trial=args.cpus_per_trial,
-                             log=silent if args.quiet else print)
+        rows = sweep.run_trials(spec, trials, folder, workers=workers, ray=ray,
+                                cpus_per_trial=args.cpus_per_trial,
+                                log=silent if args.quiet else print)
     except KeyboardInterrupt:
         print(f"shallowlab: finish the sweep with: shallowlab sweep --resume {folder}",
               file=sys.stderr)

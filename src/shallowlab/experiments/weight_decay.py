@@ -23,13 +23,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from shallowlab import nets, plots, scratch
+from shallowlab.core.loop import evaluate, fit
+from shallowlab.core.steps import AutogradStep
 from shallowlab.data import synthetic
 from shallowlab.data.batches import Batches
 from shallowlab.experiments import title
 from shallowlab.experiments.base import Experiment, Headline
-from shallowlab.steps import AutogradStep
-from shallowlab.train import evaluate, fit
+from shallowlab.figures import plots
+from shallowlab.models import nets, scratch
 
 TITLE = title("weight-decay")
 INPUTS, TRAIN, TEST, TRUE_W, TRUE_B, NOISE = 200, 20, 100, 0.01, 0.05, 0.01

@@ -9,6 +9,7 @@ model that cannot fit before any work starts (:func:`mlp_bytes` counts what trai
 from __future__ import annotations
 
 import os
+import platform
 from itertools import pairwise
 from pathlib import Path
 
@@ -166,3 +167,15 @@ def mlp_bytes(widths: tuple[int, ...], batch_size: int, *, value_bytes: int = 4,
     """
     parameters = mlp_parameters(widths) * (3 if momentum else 2)
     return (parameters + batch_size * widths[1]) * value_bytes
+
+
+def cpu_name() -> str:
+    """The processor's model name as the OS reports it (Linux's /proc/cpuinfo), else the
+    machine type: what the report says a run ran on."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()

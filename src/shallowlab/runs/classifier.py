@@ -1,9 +1,10 @@
 """Train a classifier on Fashion-MNIST: the shared body of the softmax and mlp experiments.
 
 ``--impl concise`` trains the ``torch.nn`` model with ``torch.optim.SGD`` and
-``nn.CrossEntropyLoss``; ``--impl scratch`` trains its twin from :mod:`shallowlab.scratch` with
-the hand-written loss and ``sgd``. Both draw their initial weights from the same seeded
-generator in the same order, so with the same seed they start from the same parameters.
+``nn.CrossEntropyLoss``; ``--impl scratch`` trains its twin from
+:mod:`shallowlab.models.scratch` with the hand-written loss and ``sgd``. Both draw their initial
+weights from the same seeded generator in the same order, so with the same seed they start from
+the same parameters.
 """
 
 from __future__ import annotations
@@ -15,17 +16,20 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from shallowlab import metrics, nets, plots, schedules, scratch
-from shallowlab.callbacks import LrSchedule
+from shallowlab.core import metrics, schedules
+from shallowlab.core.callbacks import LrSchedule
+from shallowlab.core.devices import resolve_device, slow_bf16
+from shallowlab.core.loop import fit
+from shallowlab.core.steps import make_step, resolve_engine
 from shallowlab.data import fashion_mnist
 from shallowlab.data.batches import Batches, to_unit
-from shallowlab.devices import resolve_device, slow_bf16
 from shallowlab.errors import ConfigError
-from shallowlab.experiments.base import Log
-from shallowlab.runs import CHECKPOINT, Checkpointer, Checkpointing, RunDir
-from shallowlab.steps import STEPS, resolve_engine
-from shallowlab.tensorboard import TensorBoardLogger
-from shallowlab.train import fit
+from shallowlab.figures import plots
+from shallowlab.models import nets, scratch
+from shallowlab.runs.checkpoints import CHECKPOINT, CheckpointEachEpoch, Checkpointer
+from shallowlab.runs.folder import RunDir
+from shallowlab.runs.tensorboard import TensorBoardLogger
+from shallowlab.term import Log
 
 EVAL_BATCH = 4096  # evaluation keeps no graph, so big batches only save per-batch overhead
 SHOWN = 18  # test images drawn in predictions.png
@@ -42,13 +46,13 @@ def common_defaults() -> dict:
 
 
 @dataclass(frozen=True)
-class Schedule:
+class Recipe:
     """How a run trains beyond its settings (the mlp experiment's ``--fast`` recipe).
 
-    SGD with ``momentum``; the learning rate follows :func:`shallowlab.schedules.warmup_cosine`
+    SGD with ``momentum``; the learning rate follows :func:`shallowlab.core.schedules.warmup_cosine`
     step by step, peaking at the ``lr`` setting after the first ``warmup`` of the run; the
     batch size starts at the ``batch_size`` setting and doubles ``doublings`` times
-    (:func:`shallowlab.schedules.doubling_batch_size`); with ``standardize`` the pixels are
+    (:func:`shallowlab.core.schedules.doubling_batch_size`); with ``standardize`` the pixels are
     shifted and scaled to mean 0 and variance 1 over the training images.
     """
 
@@ -80,10 +84,8 @@ def image_sets(data: fashion_mnist.FashionMNIST, device: torch.device,
     (:func:`to_unit`); with ``standardize`` shifted and scaled to mean 0 and variance 1 by the
     training images' statistics, ``x <- (x / 255 - mean) / std``.
 
-    Held as float32 (188 MB): held as uint8 (47 MB) with each batch converted as it is
-    gathered (``Batches(transform=to_unit)``, the same floats), an epoch reads a quarter of the
-    bytes, but it measured slower on a 2-core AVX2 CPU, 1.06x for softmax regression and 1.01x
-    for the MLP (``python -m benchmarks.held``): the conversion costs more than the bytes.
+    Held as float32 (188 MB) rather than as uint8 converted batch by batch: the conversion
+    costs more than the bytes it saves (``benchmarks.held``, docs/speed.md).
     """
     X_train, X_test = to_unit(data.train_images.to(device)), to_unit(data.test_images.to(device))
     if standardize:
@@ -129,11 +131,11 @@ class Prepared:
 
 def prepare_run(config: dict, run: RunDir, log: Log,
                 build: Callable[[dict, torch.Generator], object],
-                schedule: Schedule | None = None) -> Prepared:
+                recipe: Recipe | None = None) -> Prepared:
     """Build ``build(config, generator)``, its loss, updater and step, the Fashion-MNIST
     batches and the callbacks; restore the run's checkpoint if it has one.
 
-    ``schedule`` (concise models only) adds momentum, schedules and standardized inputs; None
+    ``recipe`` (concise models only) adds momentum, schedules and standardized inputs; None
     trains as the book does.
     """
     device = resolve_device(config["device"])
@@ -142,17 +144,17 @@ def prepare_run(config: dict, run: RunDir, log: Log,
     seed = config["seed"]
     torch.manual_seed(seed)  # nn.Dropout and dropout_layer draw from the global generator
     model = build(config, torch.Generator().manual_seed(seed)).to(device)
-    if schedule is None:
+    if recipe is None:
         setup = concise_setup if config["impl"] == "concise" else scratch_setup
         loss, updater = setup(model, config)
     else:
-        loss, updater = concise_setup(model, config, schedule.momentum)
+        loss, updater = concise_setup(model, config, recipe.momentum)
     precision = _precision(config["precision"], device, log)
     step = _step(model, loss, updater, config["engine"], precision, log)
 
-    X_train, X_test = image_sets(data, device, schedule is not None and schedule.standardize)
+    X_train, X_test = image_sets(data, device, recipe is not None and recipe.standardize)
     order = torch.Generator().manual_seed(seed + 1)
-    train = Batches(X_train, data.train_labels.to(device), _batch_size(config, schedule),
+    train = Batches(X_train, data.train_labels.to(device), _batch_size(config, recipe),
                     generator=order)
     test = Batches(X_test, data.test_labels.to(device), EVAL_BATCH, shuffle=False)
 
@@ -160,15 +162,14 @@ def prepare_run(config: dict, run: RunDir, log: Log,
     checkpointer = Checkpointer(run, model, optimizer, {"order": order})
     history, partial = checkpointer.restore()  # [], None unless this is a resumed run
     if partial:
-        log(f"resuming in epoch {partial['epoch']} after step {partial['step']} from "
+        log(f"resuming in epoch {partial.epoch} after batch {partial.batches_done} from "
             f"{run / CHECKPOINT}")
     elif history:
         log(f"resuming after epoch {len(history)} from {run / CHECKPOINT}")
-    callbacks = [Checkpointing(run, checkpointer, lambda: {"order": train.pass_state}, log)]
-    if schedule is not None:
+    callbacks = [CheckpointEachEpoch(run, checkpointer, lambda: {"order": train.pass_state}, log)]
+    if recipe is not None:
         callbacks.append(LrSchedule(updater, functools.partial(
-            schedules.warmup_cosine, peak=config["lr"], warmup=schedule.warmup),
-            config["epochs"]))
+            schedules.warmup_cosine, peak=config["lr"], warmup=recipe.warmup)))
     if config.get("tensorboard"):
         callbacks.append(TensorBoardLogger(run / "tensorboard", model, loss,
                                            (train.X[:PROBE], train.y[:PROBE]), optimizer, config))
@@ -197,15 +198,15 @@ def _step(model, loss, updater, engine: str, precision: str, log: Log):
         raise ConfigError(f"--engine fused: {e}; use --engine auto or autograd") from None
     log(f"engine: {name}" + (f" (the fused step does not apply: {reason})" if reason else "")
         + (", products in bf16" if precision == "bf16" else ""))
-    return STEPS[name](model, loss, updater, precision=precision)
+    return make_step(model, loss, updater, name, precision)
 
 
-def _batch_size(config: dict, schedule: Schedule | None):
-    """The batch size, or with a schedule's doublings the plan of one per epoch."""
-    if schedule is None or not schedule.doublings:
+def _batch_size(config: dict, recipe: Recipe | None):
+    """The batch size, or with a recipe's doublings the plan of one per epoch."""
+    if recipe is None or not recipe.doublings:
         return config["batch_size"]
     return functools.partial(schedules.doubling_batch_size, epochs=config["epochs"],
-                             first=config["batch_size"], doublings=schedule.doublings)
+                             first=config["batch_size"], doublings=recipe.doublings)
 
 
 def train_run(prepared: Prepared, config: dict, log: Log) -> list[dict]:
@@ -217,14 +218,14 @@ def train_run(prepared: Prepared, config: dict, log: Log) -> list[dict]:
 
 def train_classifier(config: dict, run: RunDir, log: Log,
                      build: Callable[[dict, torch.Generator], object], title: str,
-                     schedule: Schedule | None = None):
+                     recipe: Recipe | None = None):
     """Prepare, train, save the weights and draw the figures of a classification run.
 
     Returns the summary's extra figures and the run (its trained ``step.model``, its data).
     The extra figures include the test set's confusion matrix (``confusion``: counts, rows
     true, columns predicted) and its ``most_confused`` pairs, drawn as ``confusion.png``.
     """
-    prepared = prepare_run(config, run, log, build, schedule)
+    prepared = prepare_run(config, run, log, build, recipe)
     history = train_run(prepared, config, log)
     model, test = prepared.step.model, prepared.test
     run.save_weights(model)
@@ -235,7 +236,7 @@ def train_classifier(config: dict, run: RunDir, log: Log,
         predicted = model(X).argmax(1)
     run.save_figure("predictions.png", plots.predictions, X, y.tolist(), predicted.tolist(),
                     fashion_mnist.CLASS_NAMES)
-    matrix = test_confusion(model, test)
+    matrix = confusion_of(model, test)
     run.save_figure("confusion.png", plots.confusion, matrix, fashion_mnist.CLASS_NAMES,
                     f"{title}: test set confusion")
     prepared.extra.update(confusion=matrix, most_confused=metrics.most_confused(
@@ -244,7 +245,7 @@ def train_classifier(config: dict, run: RunDir, log: Log,
 
 
 @torch.inference_mode()
-def test_confusion(model, test: Batches) -> list[list[int]]:
+def confusion_of(model, test: Batches) -> list[list[int]]:
     """The model's confusion matrix on the test set (rows true class, columns predicted),
     summed over the batches on the device and read once at the end."""
     was_training = model.training

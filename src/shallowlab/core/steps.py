@@ -1,13 +1,13 @@
 """Training steps: how one batch is computed, and the choice among the ways to compute it.
 
 A step is anything with ``model``, ``loss_fn``, ``device``, ``engine`` and two halves that
-:func:`shallowlab.train.fit` drives for every batch: ``forward(X, y)`` returns the model's
+:func:`shallowlab.core.loop.fit` drives for every batch: ``forward(X, y)`` returns the model's
 output and the per-example losses; ``update()`` back-propagates and changes the parameters.
 Between the two the loop can look at the loss and stop before anything changes. The caller
 picks the step once (:func:`make_step`); the loop never looks inside it.
 
     autograd   the book's step (d2l ``train_epoch_ch3``): autograd, then the optimizer
-    fused      the MLP's forward, backward and SGD update written out (:mod:`shallowlab.fused`)
+    fused      the MLP's forward, backward and SGD update written out (:mod:`shallowlab.core.fused`)
     compiled   autograd through ``torch.compile(model)``; CUDA graphs on a GPU
     auto       fused wherever it applies, autograd elsewhere
 
@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 import torch
 
-from shallowlab.fused import FusedStep, unsupported
+from shallowlab.core.fused import FusedStep, unsupported
 
 ENGINES = ("auto", "autograd", "fused", "compiled")
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -103,7 +103,7 @@ def resolve_engine(model, loss_fn: LossFn, updater: Updater,
     when ``auto`` falls back to ``autograd`` (else None).
 
     ``fused`` insists on the fused step: ``ValueError`` with the reason where it does not
-    apply (see :func:`shallowlab.fused.unsupported`).
+    apply (see :func:`shallowlab.core.fused.unsupported`).
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")

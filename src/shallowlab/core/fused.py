@@ -26,7 +26,7 @@ update stay in fp32, on fp32 weights.
 
 The results equal autograd's to float rounding (``tests/test_fused.py`` compares gradients,
 updates and whole epochs). :func:`unsupported` says why a model, loss or optimizer does not fit
-this step; :func:`shallowlab.steps.resolve_engine` then picks autograd.
+this step; :func:`shallowlab.core.steps.resolve_engine` then picks autograd.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def unsupported(model, loss_fn, updater) -> str | None:
 
 
 class FusedStep:
-    """One training step in two halves, as :func:`shallowlab.train.fit` drives every step.
+    """One training step in two halves, as :func:`shallowlab.core.loop.fit` drives every step.
 
     ``forward(X, y)`` returns the logits and the per-example losses (no graph);
     ``update()`` then back-propagates and changes the parameters. Between the two, ``fit``

@@ -1,7 +1,7 @@
 """The concise models, built from ``torch.nn``, and initialisation by name.
 
-Their from-scratch twins, written with raw tensors, live in :mod:`shallowlab.scratch` under the
-same names.
+Their from-scratch twins, written with raw tensors, live in :mod:`shallowlab.models.scratch`
+under the same names.
 """
 
 from __future__ import annotations

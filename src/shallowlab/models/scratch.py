@@ -1,7 +1,7 @@
 """The from-scratch track: models, losses and SGD with nothing but tensors and autograd.
 
-Each piece states its formula; :mod:`shallowlab.nets` and ``torch.nn`` hold the concise twins,
-and the tests check every piece here against them (values and gradients). Parameters keep the
+Each piece states its formula; :mod:`shallowlab.models.nets` and ``torch.nn`` hold the concise
+twins, and the tests check every piece here against them (values and gradients). Parameters keep the
 book's layout: ``W`` is (inputs, outputs), so a layer is ``X @ W + b``.
 
 Two departures from the book, both for numerical safety and both kept side by side with the

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shallowlab.errors import ConfigError, ShallowlabError
-from shallowlab.experiments.base import option
+from shallowlab.runs.settings import as_flags
 
 # config.json entries that say where and with what a run ran, not how it was set up
 META = ("experiment", "shallowlab", "torch", "python", "cpu", "cores")
@@ -46,7 +46,7 @@ class Run:
         return {k: v for k, v in self.config.items() if k not in META}
 
 
-def _json(path: Path):
+def read_json(path: Path):
     """The JSON in ``path``, or None where there is no such file or it does not parse."""
     try:
         return json.loads(path.read_text())
@@ -66,8 +66,8 @@ def load(path: Path, name: str) -> Run:
     if not isinstance(summary, dict):
         raise ShallowlabError(f"{summary_path} is not a run's summary (a JSON object); remove "
                               "that run folder or list the others")
-    config = _json(path / "config.json")
-    history = _json(path / "history.json")
+    config = read_json(path / "config.json")
+    history = read_json(path / "history.json")
     return Run(path, name, config if isinstance(config, dict) else {}, summary,
                history if isinstance(history, list) else [])
 
@@ -116,17 +116,7 @@ def differing(runs: Sequence[Run]) -> list[dict]:
 
 def flags(settings: dict) -> str:
     """Settings as the flags that give them: ``--lr 0.1 --hidden 256,128 --fast``."""
-    parts = []
-    for key, value in settings.items():
-        if value is None or value is False:
-            continue
-        if value is True:
-            parts.append(option(key))
-        elif isinstance(value, (list, tuple)):
-            parts.append(f"{option(key)} {','.join(map(str, value))}")
-        else:
-            parts.append(f"{option(key)} {value}")
-    return " ".join(parts)
+    return " ".join(as_flags(settings))
 
 
 def rows(runs: Sequence[Run]) -> list[dict]:

@@ -10,7 +10,7 @@ costs nothing more: the same import and drawing, done by another process.
 
 A figure function takes plain data (numbers, lists, numpy arrays: :func:`plain` turns tensors
 into arrays before they travel) and lives in a module that does not import torch
-(:mod:`shallowlab.plots`, :mod:`shallowlab.experiments.figures`), so the painter never imports
+(:mod:`shallowlab.figures.plots`, :mod:`shallowlab.figures.lessons`), so the painter never imports
 torch. Without a painter (a notebook, a library call) :func:`draw` draws in the calling
 process: the same function on the same data, so the same PNG. If the painter dies, what it had
 not drawn is drawn here.
@@ -125,7 +125,7 @@ def plain(value):
 
 
 def _render(path: str, function: Callable, args: tuple, kwargs: dict) -> None:
-    from shallowlab import plots
+    from shallowlab.figures import plots
 
     fig = function(*args, **kwargs)
     try:
@@ -165,7 +165,7 @@ def _serve(channel: _Channel) -> None:
             import ctypes
 
             ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-        from shallowlab import plots
+        from shallowlab.figures import plots
 
         plots.warm_up()
         while True:

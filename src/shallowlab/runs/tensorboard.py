@@ -23,7 +23,8 @@ import os
 
 import torch
 
-from shallowlab.callbacks import Callback
+from shallowlab.core.callbacks import Callback
+from shallowlab.core.state import State
 from shallowlab.errors import ConfigError
 
 INSTALL = "pip install 'shallowlab[tensorboard]'"
@@ -73,24 +74,24 @@ class TensorBoardLogger(Callback):
         self.writer = SummaryWriter(str(logdir))
         self.model, self.loss_fn, self.probe, self.optimizer = model, loss_fn, probe, optimizer
         self.hparams = dict(hparams or {})
-        self.steps: list[tuple[int, object, float | None]] = []  # (examples, loss, lr)
+        self.batches: list[tuple[int, object, float | None]] = []  # (examples, loss, lr)
 
-    def on_epoch_begin(self, epoch: int, steps: int | None) -> None:
-        self.steps = []
+    def on_epoch_begin(self, state: State) -> None:
+        self.batches = []
 
-    def on_step_end(self, epoch: int, step: int, loss, sums) -> None:
+    def on_batch_end(self, state: State) -> None:
         lr = self.optimizer.param_groups[0]["lr"] if self.optimizer is not None else None
-        self.steps.append((sums.n, loss, lr))
+        self.batches.append((state.sums.n, state.loss, lr))
 
-    def on_epoch_end(self, history: list[dict]) -> None:
-        record, w = history[-1], self.writer
+    def on_epoch_end(self, state: State) -> None:
+        record, w = state.history[-1], self.writer
         epoch = record["epoch"]
-        if self.steps:
-            per_epoch = self.steps[-1][0]  # the examples of a whole epoch
-            losses = [v for _, v, _ in self.steps]
+        if self.batches:
+            per_epoch = self.batches[-1][0]  # the examples of a whole epoch
+            losses = [v for _, v, _ in self.batches]
             if torch.is_tensor(losses[0]):  # on an accelerator: one read for the epoch
                 losses = torch.stack(losses).tolist()
-            for (n, _, lr), loss in zip(self.steps, losses):
+            for (n, _, lr), loss in zip(self.batches, losses):
                 seen = (epoch - 1) * per_epoch + n
                 w.add_scalar("train/batch_loss", loss, seen)
                 if lr is not None:
@@ -126,9 +127,9 @@ class TensorBoardLogger(Callback):
                 p.grad = grad
             self.model.train(was_training)
 
-    def on_fit_end(self, history: list[dict]) -> None:
-        if history:
-            self._hparams(history)
+    def on_fit_end(self, state: State) -> None:
+        if state.history:
+            self._hparams(state.history)
         self.writer.close()
 
     def _hparams(self, history: list[dict]) -> None:

@@ -11,10 +11,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from shallowlab.experiments import EXPERIMENTS, execute, resolve
+from shallowlab.experiments import EXPERIMENTS
 from shallowlab.report import Section, write
-from shallowlab.runs import RunDir
-from shallowlab.runs_table import seconds
+from shallowlab.runs.folder import RunDir
+from shallowlab.runs.lifecycle import execute
+from shallowlab.runs.settings import resolve
+from shallowlab.runs.table import seconds
 from shallowlab.term import indented
 
 
