@@ -66,7 +66,13 @@ class Cluster:
         self.temp = Path(tempfile.mkdtemp(prefix="slray-", dir="/tmp"))  # short: socket paths
         self.holder: subprocess.Popen | None = None
         self.nodes: dict[str, subprocess.Popen] = {}
-        self.env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+        # The head counts a node dead after 3 missed health checks 1 s apart (Ray's default:
+        # 5, 3 s apart, 16 s measured here), so that a test which kills one waits seconds for
+        # Ray to notice, retry its task and say so; 1 s leaves a loaded machine's raylet time
+        # to answer.
+        self.env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0",
+                    "RAY_health_check_period_ms": "1000", "RAY_health_check_timeout_ms": "1000",
+                    "RAY_health_check_failure_threshold": "3"}
 
     def inside(self, *command: str) -> list[str]:
         """``command`` as run inside the cluster's network namespace."""
@@ -109,8 +115,7 @@ class Cluster:
     def wait_until_alive(self, nodes: int, seconds: float = 120, at_least: bool = False) -> bool:
         """Whether Ray's own view (``ray.nodes()``) came to count ``nodes`` alive (or at least
         that many) within ``seconds``. A killed node stays alive to Ray until the head's health
-        checks give up on it (5 missed checks 3 s apart by default), which a fast sweep can
-        outrun."""
+        checks give up on it (see ``env``), which a fast sweep can outrun."""
         deadline = time.monotonic() + seconds
         while True:
             alive = self.alive_nodes()

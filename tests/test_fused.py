@@ -219,7 +219,8 @@ def test_a_diverging_fused_run_stops_with_the_step(monkeypatch, free_reads):
 def test_the_compiled_engine_trains_as_autograd_does():
     """torch.compile of the model (on the CPU here; CUDA graphs on a GPU): the same history.
     256 examples, 4 whole batches: a short last batch is another shape, which torch compiles
-    again (7 of the test's 23 s with a cold cache here), and that is torch's to test."""
+    again (1.5 of the test's 13.7 s with a cold cache, on this machine when quiet), and that
+    is torch's to test."""
     histories = {engine: _fit("sgd", engine, n=256) for engine in ("autograd", "compiled")}
     for a, c in zip(histories["autograd"], histories["compiled"], strict=True):
         assert c["train_loss"] == pytest.approx(a["train_loss"], rel=EPOCH_REL)

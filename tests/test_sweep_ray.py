@@ -72,4 +72,4 @@ def test_losing_a_node_in_the_middle_loses_no_trial(cluster, toy_data, tmp_path)
     assert len(rows) == 6 and {r["status"] for r in rows} == {"completed"}
     assert all(r["epochs"] == 3 for r in rows)
     # it finished on the node that is left, once Ray has counted the other dead
-    assert cluster.wait_until_alive(1, seconds=120), "Ray still counts the killed node alive"
+    assert cluster.wait_until_alive(1, seconds=60), "Ray still counts the killed node alive"

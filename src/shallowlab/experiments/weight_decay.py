@@ -71,7 +71,7 @@ def train_with(lambd: float, config: dict, data: tuple, generator: torch.Generat
             "test_loss": test_loss, "history": history}
 
 
-def sweep(config: dict) -> list[dict]:
+def train_every_lambda(config: dict) -> list[dict]:
     """Train at every lambda (``LAMBDAS`` and ``config["weight_decay"]``) on the data of
     ``config["seed"]``, each from the same initial weights and batch order."""
     g = torch.Generator().manual_seed(config["seed"])
@@ -87,7 +87,7 @@ def sweep(config: dict) -> list[dict]:
 
 
 def summarize(results: list[dict], config: dict) -> dict:
-    """The run's summary from :func:`sweep`'s results."""
+    """The run's summary from :func:`train_every_lambda`'s results."""
     by = {r["lambda"]: r for r in results}
     return {"lambdas": [r["lambda"] for r in results],
             "w_norms": [r["w_norm"] for r in results],
@@ -101,14 +101,14 @@ def summarize(results: list[dict], config: dict) -> dict:
 
 
 def run(config, run_dir, log):
-    results = sweep(config)
+    results = train_every_lambda(config)
     summary = summarize(results, config)
     log(f"{'lambda':>7}  {'||w||':>7}  {'train loss':>10}  {'test loss':>10}")
     for r in results:
         log(f"{r['lambda']:>7g}  {r['w_norm']:7.3f}  {r['train_loss']:10.4g}  "
             f"{r['test_loss']:10.4g}")
-    log(f"true ||w|| = {summary['true_w_norm']:.3f}; the book: ||w|| 13.0 at lambda 0, 0.36 at "
-        "3")
+    log(f"true ||w|| = {summary['true_w_norm']:.3f}; "
+        "the book: ||w|| 13.0 at lambda 0, 0.36 at 3")
     by = {r["lambda"]: r for r in results}
     xs = summary["lambdas"]
     run_dir.save_figure(
