@@ -35,12 +35,9 @@ def into_a_closed_pipe(*args) -> subprocess.CompletedProcess:
         os.close(write)
 
 
-@pytest.mark.parametrize("args", [("list",), ("runs", "RUNS"), ("runs", "--json", "RUNS"),
-                                  ("run", "linreg", "--epochs", "2", "--out", "OUT")],
-                         ids=["list", "runs", "runs-json", "run"])
-def test_a_command_whose_reader_has_gone_ends_quietly_with_status_0(args, runs_dir, tmp_path):
-    args = [{"RUNS": runs_dir, "OUT": tmp_path / "run"}.get(a, a) for a in args]
-    result = into_a_closed_pipe(*args)
+@pytest.mark.parametrize("args", [("list",), ("runs", "RUNS")], ids=["list", "runs"])
+def test_a_command_whose_reader_has_gone_ends_quietly_with_status_0(args, runs_dir):
+    result = into_a_closed_pipe(*[runs_dir if a == "RUNS" else a for a in args])
     assert (result.returncode, result.stderr) == (0, "")
 
 
