@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from shallowlab.experiments import backprop, mazur
+from shallowlab.experiments import backprop
+from shallowlab.models import mazur
 from tests.conftest import needs_graphviz, run_experiment
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"  # beside the checkout

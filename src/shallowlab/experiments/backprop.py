@@ -5,7 +5,7 @@
    ``x, w -> y_pred = x w -> r = y_pred - y -> l = r^2``, and the chain rule back along it
    gives ``dl/dw = dl/dr * dr/dy_pred * dy_pred/dw = 2 r * 1 * x``; each step prints the
    gradient as the notes do, and the transcript (``wx.txt``) adds w after each update.
-2. Matt Mazur's worked example (:mod:`shallowlab.experiments.mazur`): by hand, by autograd
+2. Matt Mazur's worked example (:mod:`shallowlab.models.mazur`): by hand, by autograd
    and by ``nn``, against the post's printed figures.
 3. The book's one-hidden-layer MLP with an L2 penalty, no biases, on one example x:
    ``z = W1 x``, ``h = phi(z)``, ``o = W2 h``, ``L = l(o, y)``,
@@ -28,11 +28,12 @@ import contextlib
 
 import torch
 
-from shallowlab.experiments import mazur, title
+from shallowlab.experiments import title
 from shallowlab.experiments.base import Experiment, Headline
 from shallowlab.figures import lessons
 from shallowlab.files import atomic_write
 from shallowlab.graph import draw_graph, record, require_graphviz, save
+from shallowlab.models import mazur
 
 TITLE = title("backprop")
 WX_DATA = ((1.0, 2.0), (2.0, 4.0), (3.0, 6.0))

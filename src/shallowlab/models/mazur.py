@@ -1,4 +1,4 @@
-"""Matt Mazur's "A Step by Step Backpropagation Example", three ways: part of ``backprop``.
+"""Matt Mazur's "A Step by Step Backpropagation Example", three ways (the ``backprop`` experiment).
 
 The network: inputs ``x = (0.05, 0.10)``, targets ``t = (0.01, 0.99)``, two sigmoid hidden
 units and two sigmoid outputs, one shared bias per layer (0.35, 0.60) that is never updated:
