@@ -20,7 +20,8 @@ from pathlib import Path
 # one thread a process keeps the cores busy, and what a test claims does not depend on it. Set
 # before torch is imported (by shallowlab below), so that torch's thread pool reads it.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-CORES = os.cpu_count() or 1
+# The cores this process may use: the machine's, shared among pytest-xdist's workers.
+CORES = max(1, (os.cpu_count() or 1) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
