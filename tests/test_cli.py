@@ -170,7 +170,7 @@ def test_interrupt_exits_130_and_says_interrupted(tmp_path, toy_data, sig):
 
 # --- bad input found by probing (issue 11): one line, exit 2, before any work ---------------
 # More variants of each (every float setting, every experiment with --hidden, every kind of
-# hand edit) are checked in-process in test_settings.py; these run the real command.
+# hand edit) are checked in-process in tests/runs/test_settings.py; these run the real command.
 
 
 def refused(result, status: int = 2) -> str:

@@ -1,13 +1,13 @@
 """The drawn graphs in a real browser: ``mazur.svg`` opened by itself, and the backprop section
-of ``report.html``, in headless Chromium (the fixtures of ``test_report_browser``)."""
+of ``report.html``, in headless Chromium (the fixtures of ``tests.report.test_browser``)."""
 
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import needs_graphviz
+from tests.report.test_browser import _open, browser  # noqa: F401  (a fixture)
 from tests.test_cli import cli
-from tests.test_report_browser import _open, browser  # noqa: F401  (a fixture)
 
 pytestmark = needs_graphviz
 
