@@ -108,6 +108,16 @@ def test_no_module_imports_matplotlib_at_import_time():
             if _imports_matplotlib(tree, in_functions=False)] == []
 
 
+def test_graphviz_is_imported_only_when_a_graph_is_drawn():
+    """Graphviz is an optional extra: no module imports it at import time, and only
+    ``shallowlab.graph.draw`` imports it at all."""
+    users = {name for name, tree in MODULES.items()
+             if any(i.split(".")[0] == "graphviz" for i in _imports(tree))}
+    eager = {name for name, tree in MODULES.items()
+             if any(i.split(".")[0] == "graphviz" for i in _imports(tree, in_functions=False))}
+    assert users == {"shallowlab.graph.draw"} and eager == set()
+
+
 def test_figures_reach_matplotlib_through_plots():
     """An experiment's own figure is built from ``plots.figure`` and ``plots.finish``: only
     ``plots`` (and the book's facade, which drives pyplot as the book does) imports it."""

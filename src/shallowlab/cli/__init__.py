@@ -21,7 +21,7 @@ import shallowlab
 from shallowlab.cli import exercises, run, sweep
 from shallowlab.cli.flags import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Parser
 from shallowlab.errors import ConfigError, ShallowlabError
-from shallowlab.term import colour
+from shallowlab.term import colour, reader_gone
 
 
 def build_parser(experiment_names: list[str]) -> argparse.ArgumentParser:
@@ -136,8 +136,19 @@ def entry() -> None:
     (they are written whole, :mod:`shallowlab.files`), so after flushing the output the program
     ends with ``os._exit``; with Ray connected (a sweep) it exits normally, so Ray's driver
     says goodbye to its cluster.
+
+    When the reader of its output goes away (``shallowlab runs | head -1``) the command stops
+    at its next line and ends quietly with status 0, as having given the reader what it asked
+    for; a run stopped so says ``interrupted`` in its folder.
     """
-    code = main()
+    try:
+        code = main()
+    except BrokenPipeError:
+        if not reader_gone(sys.stdout):  # another pipe broke: a failure, shown as one
+            raise
+        # what is still buffered goes nowhere, so that no flush complains at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = EXIT_OK
     if "ray" in sys.modules:
         raise SystemExit(code)
     for stream in (sys.stdout, sys.stderr):

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from shallowlab.cli.flags import EXIT_FAILED, EXIT_OK, overrides, settings
+from shallowlab.cli.flags import EXIT_FAILED, EXIT_OK, check_threads, overrides, settings
 from shallowlab.errors import ConfigError
 from shallowlab.term import colour, silent
 
@@ -24,7 +24,8 @@ def add_parser(sub, experiment_names: list[str]) -> None:
                      "raise its epoch count; nothing else can change)")
     settings(run)
     run.add_argument("--threads", type=int, metavar="N",
-                     help="CPU threads for torch (default: torch's choice, one per core)")
+                     help="CPU threads for torch, at most the CPUs this process may run on "
+                     "(default: torch's choice, one per core)")
     run.add_argument("--out", help="run folder (default: runs/NAME-TIMESTAMP)")
     run.add_argument("--quiet", action="store_true", help="print only the result: no progress "
                      "bar, no per-epoch or log lines (the run folder is written the same)")
@@ -55,6 +56,7 @@ def _table(summary: dict) -> str:
 def command(args: argparse.Namespace, experiments: dict) -> int:
     from shallowlab.figures import painter
 
+    check_threads(args.threads)  # how fast, not what: not a setting of the run
     if "torch" not in sys.modules:  # matplotlib's import and the figures, beside torch's
         painter.start()
     from shallowlab.core import lazy_dynamo
@@ -64,9 +66,7 @@ def command(args: argparse.Namespace, experiments: dict) -> int:
 
     lazy_dynamo.defer()  # torch.optim imports torch._dynamo only where something compiles
 
-    if args.threads is not None:  # how fast, not what: not a setting of the run
-        if args.threads < 1:
-            raise ConfigError(f"--threads {args.threads} is invalid: it must be an integer >= 1")
+    if args.threads is not None:
         import torch
 
         torch.set_num_threads(args.threads)

@@ -25,6 +25,10 @@ What differs is underneath:
 * ``Trainer.fit`` runs the book's loop (``training_step``, ``validation_step``, ``plot`` at
   the book's cadence) with no host read per batch, and the fused step where the model is the
   book's kind of classifier (:mod:`._oop`).
+* Three extras the book does not have, for its sections on autograd and backpropagation:
+  ``draw_graph`` (the autograd graph with every value and gradient, through Graphviz),
+  ``record`` (keeps those values for it) and ``gradcheck`` (autograd against finite
+  differences), from :mod:`shallowlab.graph`.
 * ``train_ch3`` prints one line per epoch, and its sanity checks raise ``TrainingCheckError``
   (one line, and still an ``AssertionError``) instead of bare asserts; the chapter-3 trainers
   stay on the CPU unless the net's parameters live elsewhere, and then the batches follow them
@@ -79,6 +83,7 @@ from shallowlab.d2l._train import (
     train_ch3,
     train_epoch_ch3,
 )
+from shallowlab.graph import draw_graph, gradcheck, record
 from shallowlab.models import scratch
 
 # The book's torch.optim.SGD steps without importing torch._dynamo (1.5-3 s) until something
@@ -140,4 +145,6 @@ __all__ = [
     "reshape", "set_axes", "set_figsize", "sgd", "show_images", "sin", "sinh", "size",
     "squared_loss", "stack", "synthetic_data", "tanh", "tensor", "to", "train_ch3",
     "train_epoch_ch3", "transpose", "try_all_gpus", "try_gpu", "use_svg_display", "zeros",
+    # extras beyond the book (docs/d2l.md): the graph of a computation, a gradient checker
+    "draw_graph", "gradcheck", "record",
 ]

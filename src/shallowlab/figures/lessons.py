@@ -203,3 +203,23 @@ def reliability_diagrams(diagrams: dict[str, dict], title: str):
     fig.suptitle(title)
     return fig
 
+
+
+# backprop
+def descents(losses: Sequence[float], errors: Sequence[float], published: tuple[int, float],
+             title: str):
+    """Two descents on log axes: the seed's ``y = w x`` loss per SGD step, and Mazur's total
+    error after each number of updates, with the post's printed figure marked at its count."""
+    fig = plots.figure(9, 3.6)
+    left, right = fig.subplots(1, 2)
+    left.plot(range(1, len(losses) + 1), losses, color="tab:blue", label="loss of the step")
+    left.set_yscale("log")
+    plots.finish(left, "SGD step (3 per epoch)", "squared error", "y = w x, lr 0.01, from w = 1")
+    right.plot(range(len(errors)), errors, color="tab:red", label="exact (float64)")
+    right.scatter([published[0]], [published[1]], color="black", zorder=3, s=18,
+                  label=f"the post: {published[1]:.6g} at {published[0]:,}")
+    right.set_xscale("symlog", linthresh=1)
+    right.set_yscale("log")
+    plots.finish(right, "updates", "total error E", "Mazur's 2-2-2 network, lr 0.5")
+    fig.suptitle(title)
+    return fig

@@ -18,7 +18,7 @@ from shallowlab.errors import DivergedError, ShallowlabError
 from shallowlab.figures import painter
 from shallowlab.runs.folder import RunDir
 from shallowlab.runs.settings import gb, option
-from shallowlab.term import Log
+from shallowlab.term import Log, reader_gone
 
 OOM = r"out of memory|allocate memory"  # torch's words when CUDA, MPS or its CPU allocator fail
 
@@ -50,6 +50,9 @@ def execute(experiment, config: dict, run: RunDir, log: Log = print) -> dict:
         raise
     except Exception as e:
         _settle()
+        if isinstance(e, BrokenPipeError) and reader_gone():  # `| head` has its lines
+            run.write_summary("interrupted", _history(run), time.perf_counter() - start)
+            raise
         failure = _out_of_memory(e, config) or e
         run.write_summary("failed", _history(run), time.perf_counter() - start,
                           error=str(failure))

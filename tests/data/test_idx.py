@@ -7,7 +7,6 @@ import math
 import re
 import signal
 import struct
-import time
 import tracemalloc
 import zlib
 from contextlib import contextmanager
@@ -216,18 +215,18 @@ def test_missing_file_and_folder_raise_data_error(tmp_path):
 @pytest.mark.parametrize("gz", [False, True], ids=["raw", "gz"])
 @pytest.mark.parametrize("dims", [(BIG, BIG, BIG), (BIG,) * 255, (1, 2**31, 2**31)],
                          ids=["3-dims", "255-dims", "2^62"])
-def test_a_header_promising_enormous_data_fails_fast_without_allocating_it(tmp_path, dims, gz):
+def test_a_header_promising_enormous_data_is_rejected_without_allocating_it(tmp_path, dims, gz):
+    """How fast is a timing claim, measured side by side in benchmarks.claims (idx-reject);
+    here the alarm only turns a hang into a failure."""
     path = put(tmp_path / "huge", idx_bytes(0x0E, dims, bytes(range(16))), gz)
     tracemalloc.start()
-    start = time.perf_counter()
     try:
-        with time_limit(10):
+        with time_limit(60):
             rejects(read_idx, path, "ends early", "(16 of ")
             rejects(read_images, path, "ends early")
     finally:
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-    assert time.perf_counter() - start < 5
     assert peak < 64 * 2**20  # the header promises more than 2**60 bytes
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from shallowlab.cli.flags import usable_cpus
 from tests.conftest import (
     MLP_SWEEP,
     Ahead,
@@ -115,6 +116,7 @@ def test_a_diverging_trial_fails_with_its_reason_and_the_others_complete(toy_dat
     assert by_lr["100.0"]["status"] == "failed"
     assert "diverged" in by_lr["100.0"]["error"] and "--lr 10" in by_lr["100.0"]["error"]
     assert "best: lr 0.1" in result.stdout
+    assert "[2/2] lr=" in result.stdout  # without --quiet: a line per trial as it ends
     assert "failed" in (tmp_path / "s" / "sweep.html").read_text()
 
 
@@ -140,8 +142,13 @@ def test_random_search_runs_the_drawn_configurations(toy_data, tmp_path):
     out = tmp_path / "s"
     result = sweep("mlp", "--sample", "3", "--grid", "lr=log:0.01:0.5",
                    "--grid", "hidden=16,32", "--epochs", "1", "--data-dir", toy_data,
-                   "--out", out)
+                   "--out", out, "--quiet")
     assert result.returncode == 0, result.stderr
+    # --quiet: only the result, the ranking and the folder; no line per trial, no header
+    printed = result.stdout.splitlines()
+    assert printed[0].startswith("rank ") and printed[-1].startswith(f"sweep folder: {out}")
+    assert any(line.startswith("best: ") for line in printed)
+    assert not [line for line in printed if line.startswith("[") or "trials (" in line]
     planned = json.loads((out / "sweep.json").read_text())
     assert planned["sample"] == 3 and len(planned["trials"]) == 3
     for r in rows(out):
@@ -168,8 +175,8 @@ REFUSED = [
 @pytest.fixture(scope="module")
 def refusals(request, tmp_path_factory):
     """``refusals[args]``: the sweep folder asked for and the finished ``sweep ARGS --out`` it;
-    each a process that imports torch before it refuses, so all are begun at once
-    (tests.conftest.Ahead)."""
+    some imports torch before it refuses (those the experiment decides), so all are begun at
+    once (tests.conftest.Ahead)."""
     def job(args: tuple[str, ...]):
         out = tmp_path_factory.mktemp("refused") / "s"
         return out, sweep(*args, "--out", out)
@@ -204,3 +211,43 @@ def test_without_ray_installed_ray_says_how_to_get_it(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert "pip install 'shallowlab[ray]'" in result.stderr
+
+
+# Refusals the flags alone decide: each answers before torch is imported.
+FLAGS_ALONE = [
+    ("mlp", "--grid", "learning-rate=0.1,0.2"),
+    ("mlp", "--grid", "lr=0.1,fast"),
+    ("mlp", "--grid", "lr"),
+    ("mlp", "--grid", "lr="),
+    ("mlp", "--grid", "lr=log:0.01:1"),
+    ("mlp", "--grid", "lr=log:1:0.01", "--sample", "2"),
+    ("mlp", "--epochs", "2"),
+    ("mlp", "--grid", "lr=0.1,0.2", "--workers", "0"),
+    ("mlp", "--grid", "lr=0.1,0.2", "--threads", str(usable_cpus() + 1)),
+    ("mlp", "--grid", "lr=0.1,0.2", "--ray", "auto", "--workers", "2"),
+    ("--resume", "no-such-sweep"),
+    ("--grid", "lr=0.1,0.2"),
+]
+
+
+@pytest.mark.parametrize("args", FLAGS_ALONE, ids=" ".join)
+def test_a_refusal_the_flags_decide_imports_no_torch(args, tmp_path):
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "shallowlab", "sweep",
+                             *args], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    lines = result.stderr.splitlines()
+    modules = {line.rsplit("|", 1)[1].strip() for line in lines
+               if line.startswith("import time:") and "|" in line}
+    said = [line for line in lines if not line.startswith("import time:")]
+    assert result.returncode == 2 and len(said) == 1, said
+    assert said[0].startswith("shallowlab: error: ")
+    assert "shallowlab.cli" in modules and "torch" not in modules
+
+
+def test_threads_beyond_the_cpus_are_refused_naming_the_most(tmp_path):
+    most = usable_cpus()
+    result = sweep("mlp", "--grid", "lr=0.1,0.2", "--threads", str(most + 1), "--out",
+                   tmp_path / "s")
+    assert result.returncode == 2 and not (tmp_path / "s").exists()
+    assert result.stderr.count("\n") == 1
+    assert f"--threads {most + 1} is more than the {most} CPUs" in result.stderr
+    assert f"give --threads {most} or fewer" in result.stderr

@@ -1,3 +1,5 @@
+"""The run folder: its JSON and CSV files, weights, figures, and where it goes."""
+
 import csv
 import json
 import os
@@ -8,7 +10,7 @@ import torch
 from shallowlab.errors import ConfigError
 from shallowlab.figures import plots
 from shallowlab.models import nets
-from shallowlab.runs.folder import RunDir, atomic_write, default_dir
+from shallowlab.runs.folder import RunDir, default_dir
 
 HISTORY = [
     {"epoch": 1, "train_loss": 0.9, "train_acc": 0.7, "test_loss": 0.8, "test_acc": 0.75,
@@ -18,23 +20,6 @@ HISTORY = [
     {"epoch": 3, "train_loss": 0.4, "train_acc": 0.85, "test_loss": 0.61, "test_acc": 0.79,
      "seconds": 1.0},
 ]
-
-
-def test_atomic_write_replaces_whole_and_leaves_no_temporary(tmp_path):
-    target = tmp_path / "f.json"
-    atomic_write(target, "old")
-    atomic_write(target, b"new")
-    assert target.read_bytes() == b"new"
-    assert os.listdir(tmp_path) == ["f.json"]
-
-
-def test_atomic_write_failure_keeps_the_old_file(tmp_path):
-    target = tmp_path / "f.txt"
-    atomic_write(target, "old")
-    with pytest.raises(TypeError):
-        atomic_write(target, 12345)  # not bytes: fails while writing the temporary
-    assert target.read_text() == "old"
-    assert os.listdir(tmp_path) == ["f.txt"]
 
 
 def test_history_json_and_csv_agree(tmp_path):
