@@ -61,7 +61,8 @@ def _how(x: Exercise) -> str:
                  "sweep": f"a sweep of the {run.target} experiment over "
                           + ", ".join(f"--{k.replace('_', '-')}" for k in run.grid),
                  "own": "a small run of its own"}[run.how]
-        return f"Run it: `shallowlab exercise {x.id}` ({using}; `--full` for the book's settings)."
+        full = "; `--full` for the book's settings" if run.full != run.quick else ""
+        return f"Run it: `shallowlab exercise {x.id}` ({using}{full})."
     if x.kind == "code":
         return f"Check yours: `shallowlab check {x.id} FILE.py`."
     if x.kind == "math":
