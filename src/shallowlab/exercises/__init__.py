@@ -1,9 +1,13 @@
 """The book's exercises: every one of the sections shallowlab covers, answered, run or checked.
 
-- ``catalog``: the exercises as data (``book/*.json``), found by ID; no torch;
+- ``catalog``: the exercises as data (``book/*.json``), found by ID; ``text`` and ``page``
+  put them in words for a terminal and as a page (no torch in any of the three);
+- ``checks``: the numerical check of each math exercise's worked answer;
 - ``checkers``: for each code exercise, the properties a solution must have;
 - ``sandbox``: a learner's code checked in a process of its own, with a time limit and a
-  memory cap.
+  memory cap;
+- ``runs``: what each run exercise runs (an experiment, a sweep, or a small run of its own);
+  ``answers`` carries it out into a run folder and ``verdicts`` says what it found.
 
 In a notebook, ``shallowlab.exercises.check("en-4.4.1c", softmax)`` checks your function
 (in a forked process) and says which property fails, on which input.
