@@ -158,7 +158,7 @@ def _matmul_answer(s: dict) -> str:
 
 RUNS = {
     "reading-speed": _own("reading-speed", "reading Fashion-MNIST at batch sizes 1 to 4096",
-                          reading_speed, _reading_answer, rounds=2, data_dir=None),
+                          reading_speed, _reading_answer, rounds=3, data_dir=None),
     "scratch-vs-concise": _own("scratch-vs-concise", "a training step, scratch against concise",
                                scratch_vs_concise, _speed_answer, steps=10, rounds=3),
     "matmul-alignment": _own("matmul-alignment", "matrix products at aligned and misaligned "
