@@ -53,8 +53,10 @@ def test_steps_match_autograd_and_torch_sgd(model_name, optimizer_name):
         y = torch.randint(0, 10, (batch_size,), generator=g)
         out_a, loss_a = by_autograd.forward(X, y)
         out_f, loss_f = fused.forward(X, y)
-        torch.testing.assert_close(out_f, out_a.detach())
-        torch.testing.assert_close(loss_f, loss_a.detach())
+        # after an update the outputs carry the parameters' rounding (below) through sums of
+        # 784 terms: the same relative tolerance
+        torch.testing.assert_close(out_f, out_a.detach(), rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(loss_f, loss_a.detach(), rtol=1e-5, atol=1e-5)
         by_autograd.update()
         fused.update()
         for (name, p), q in zip(a.named_parameters(), f.parameters(), strict=True):

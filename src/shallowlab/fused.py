@@ -34,6 +34,20 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+SMALL = 32  # a product with fewer rows or columns than this stays in fp32 under bf16
+
+
+def layer_dtypes(shapes: list[tuple[int, int]], precision: str = "fp32") -> list[torch.dtype]:
+    """The dtype each layer's products take, for weights of ``shapes`` (out x in).
+
+    fp32: all fp32. bf16: bf16 for a layer whose inputs and outputs are both at least
+    ``SMALL``, fp32 for the rest: on a CPU with AMX a product with 10 columns runs at half its
+    fp32 speed in bf16, and the casts around it cost more than it does.
+    """
+    low = precision == "bf16"
+    return [torch.bfloat16 if low and min(shape) >= SMALL else torch.float32
+            for shape in shapes]
+
 
 def unsupported(model, loss_fn, updater) -> str | None:
     """Why :class:`FusedStep` cannot train this combination, or None when it can."""
@@ -70,7 +84,8 @@ class FusedStep:
 
     ``forward(X, y)`` returns the logits and the per-example losses (no graph);
     ``update()`` then back-propagates and changes the parameters. Between the two, ``fit``
-    can look at the loss and stop before anything changes.
+    can look at the loss and stop before anything changes. ``input_dtype`` is the dtype the
+    first product takes: inputs held in it (bf16 training images) are used as they come.
     """
 
     engine = "fused"
@@ -88,71 +103,111 @@ class FusedStep:
         self.data = {p: p.detach() for p in self.group}
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
         self.device = model[-1].weight.device
-        self._ones = torch.empty(0)
+        self.dtypes = layer_dtypes([tuple(W.shape) for W, _ in self.layers], precision)
+        self.input_dtype = self.dtypes[0]
+        self._buffers: dict[tuple, torch.Tensor] = {}
         self._saved = None
-        self.low = torch.bfloat16 if precision == "bf16" else None
 
-    def _in(self, t: torch.Tensor) -> torch.Tensor:
-        """``t`` as a product's operand: in bf16 where the step computes in bf16."""
-        return t if self.low is None else t.to(self.low)
+    def _buffer(self, key: tuple, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+        """A work tensor kept from step to step: a fresh one each step would cost page faults
+        and allocator work for every large intermediate."""
+        t = self._buffers.get(key)
+        if t is None or t.shape != shape:
+            t = self._buffers[key] = torch.empty(shape, dtype=dtype, device=self.device)
+        return t
+
+    def _weight(self, k: int) -> torch.Tensor:
+        """Layer k's weight as its products take it: a bf16 copy, cast once per step."""
+        W = self.data[self.layers[k][0]]
+        if self.dtypes[k] == W.dtype:
+            return W
+        return self._buffer(("weight", k), W.shape, self.dtypes[k]).copy_(W)
 
     def forward(self, X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        data, low = self.data, self._in
-        H = [low(X.reshape(len(X), -1))]
-        for W, b in self.layers[:-1]:  # addmm: bias + product in one call; relu in place
-            H.append(torch.addmm(low(data[b]), H[-1], low(data[W]).t()).relu_())
-        W, b = self.layers[-1]
-        OT = torch.addmm(low(data[b])[:, None], low(data[W]), H[-1].t())  # classes x batch
-        OT = OT if self.low is None else OT.float()  # the softmax and the loss in fp32
+        B, last = len(X), len(self.layers) - 1
+        X = X.reshape(B, -1)
+        if X.dtype != self.dtypes[0]:
+            X = self._buffer(("input", B), X.shape, self.dtypes[0]).copy_(X)
+        A, weights = [X.t()], [self._weight(k) for k in range(last + 1)]  # A_k: n_k x batch
+        for k in range(last):
+            A.append(self._hidden(k, weights[k], A[k]))
+        b = self.data[self.layers[last][1]]
+        OT = torch.addmm(b[:, None], weights[last], A[last]) if self.dtypes[last] == b.dtype \
+            else torch.add(weights[last] @ A[last], b[:, None])  # classes x batch, in fp32
         logp = OT.log_softmax(0)
         loss = logp.gather(0, y[None]).neg_()[0]
-        self._saved = (H, logp, y)
+        self._saved = (A, weights, logp, y)
         return OT.t(), loss
 
+    def _hidden(self, k: int, W: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
+        """``relu(W A + b)`` for layer k, computed in its dtype, held in the next layer's."""
+        b, B = self.data[self.layers[k][1]], A.shape[1]
+        low, out = self.dtypes[k], self.dtypes[k + 1]
+        H = self._buffer(("hidden", k, B), (W.shape[0], B), out)
+        if low == b.dtype:  # fp32: the bias and the product in one call
+            Z = torch.addmm(b[:, None], W, A, out=H if out == low else None)
+        else:  # bf16: the product alone (a bf16 bias costs it more than an fp32 add)
+            Z = torch.add(torch.mm(W, A, out=self._buffer(("z", k, B), H.shape, low)),
+                          b[:, None], out=H)
+        if Z is H:
+            return H.relu_()
+        return torch.ops.aten.threshold.out(Z, 0, 0, out=H)  # relu and the cast in one pass
+
     def update(self) -> None:
-        H, G, y = self._saved
+        A, weights, G, y = self._saved
         self._saved = None
         B = len(y)
-        if len(self._ones) != B or self._ones.device != y.device:
-            self._ones = torch.ones(B, dtype=G.dtype, device=G.device)
-        ones = self._ones
         G = G.exp_()  # softmax(O)^T; less onehot(y)^T it is the output gradient, times B
-        G.scatter_add_(0, y[None], -ones[None])
-        G = G.t()  # batch x classes, as every layer below
-        for k in range(len(self.layers) - 1, -1, -1):
+        G.scatter_add_(0, y[None], self._ones(B)[None].neg())
+        for k in range(len(self.layers) - 1, -1, -1):  # G: n_k x batch, in layer k's dtype
+            G = G.to(self.dtypes[k])
             W, b = self.layers[k]
-            # the gradient for the layer below, taken before W changes, through relu's mask
-            G_below = torch.ops.aten.threshold_backward(
-                self._in(G) @ self._in(self.data[W]), H[k], 0) if k else None
-            self._sgd(W, G.t(), H[k], 1 / B)
-            self._sgd(b, G.t(), ones, 1 / B)
+            G_below = None
+            if k:  # the gradient for the layer below, taken before W changes, through the mask
+                G_below = self._buffer(("grad", k - 1, B), A[k].shape, self.dtypes[k - 1])
+                torch.ops.aten.threshold_backward.grad_input(
+                    weights[k].t() @ G, A[k], 0, grad_input=G_below)
+            self._update(k, G, A[k], 1 / B)
             G = G_below
 
-    def _sgd(self, param: torch.Tensor, a: torch.Tensor, b: torch.Tensor, scale: float) -> None:
-        """``torch.optim.SGD``'s update of ``param`` for the gradient ``scale * a @ b``, fused."""
+    def _ones(self, B: int) -> torch.Tensor:
+        ones = self._buffers.get(("ones",))
+        if ones is None or len(ones) != B:
+            ones = self._buffers[("ones",)] = torch.ones(B, device=self.device)
+        return ones
+
+    def _update(self, k: int, G: torch.Tensor, A: torch.Tensor, scale: float) -> None:
+        """Layer k's SGD updates for ``dW = scale G A^T`` and ``db = scale G 1``."""
+        W, b = self.layers[k]
+        if G.dtype == self.data[W].dtype:  # fp32: each product and its update in one call
+            self._sgd(W, lambda t, beta, alpha: t.addmm_(G, A.t(), beta=beta, alpha=alpha),
+                      scale)
+            ones = self._ones(G.shape[1])
+            self._sgd(b, lambda t, beta, alpha: t.addmv_(G, ones, beta=beta, alpha=alpha),
+                      scale)
+            return
+        # bf16: the weights' product in bf16, into a kept buffer; the update and db in fp32
+        dW = torch.mm(G, A.t(), out=self._buffer(("dW", k), W.shape, G.dtype))
+        db = G.sum(1, dtype=self.data[b].dtype)
+        for param, g in ((W, dW), (b, db)):
+            self._sgd(param, lambda t, beta, alpha, g=g:
+                      (t if beta == 1 else t.mul_(beta)).add_(g, alpha=alpha), scale)
+
+    def _sgd(self, param: torch.Tensor, accumulate, scale: float) -> None:
+        """``torch.optim.SGD``'s update of ``param`` for the gradient ``scale g``, where
+        ``accumulate(t, beta, alpha)`` does ``t <- beta t + alpha g``."""
         p, group = self.data[param], self.optimizer.param_groups[self.group[param]]
         lr, wd, mu = group["lr"], group["weight_decay"], group["momentum"]
-        if self.low is None:  # t <- beta t + alpha a b, in one call
-            product = torch.Tensor.addmm_ if b.dim() == 2 else torch.Tensor.addmv_
-
-            def accumulate(t, beta=1.0, alpha=1.0):
-                product(t, a, b, beta=beta, alpha=alpha)
-        else:  # the weights' product in bf16, the biases' sum and the update in fp32
-            g = torch.mm(self._in(a), self._in(b)).float() if b.dim() == 2 else \
-                torch.mv(a.float(), b)
-
-            def accumulate(t, beta=1.0, alpha=1.0):
-                (t if beta == 1 else t.mul_(beta)).add_(g, alpha=alpha)
-        if not mu:  # p <- (1 - lr wd) p - lr scale a b
-            accumulate(p, beta=1 - lr * wd, alpha=-lr * scale)
+        if not mu:  # p <- (1 - lr wd) p - lr scale g
+            accumulate(p, 1 - lr * wd, -lr * scale)
             return
         state = self.optimizer.state[param]
         buf = state.get("momentum_buffer")
         if buf is None:  # the first step: v = g + wd p
             buf = state["momentum_buffer"] = p * wd
-            accumulate(buf, alpha=scale)
+            accumulate(buf, 1.0, scale)
         else:  # v <- mu v + g + wd p
             if wd:
                 buf.mul_(mu).add_(p, alpha=wd)
-            accumulate(buf, beta=1 if wd else mu, alpha=scale)
+            accumulate(buf, 1.0 if wd else mu, scale)
         p.sub_(buf, alpha=lr)

@@ -23,7 +23,7 @@ from shallowlab.devices import resolve_device, slow_bf16
 from shallowlab.errors import ConfigError
 from shallowlab.experiments.base import Log
 from shallowlab.runs import CHECKPOINT, Checkpointer, Checkpointing, RunDir
-from shallowlab.steps import STEPS, resolve_engine
+from shallowlab.steps import STEPS, held_for, resolve_engine
 from shallowlab.tensorboard import TensorBoardLogger
 from shallowlab.train import fit
 
@@ -151,6 +151,7 @@ def prepare_run(config: dict, run: RunDir, log: Log,
     step = _step(model, loss, updater, config["engine"], precision, log)
 
     X_train, X_test = image_sets(data, device, schedule is not None and schedule.standardize)
+    X_train = held_for(step, X_train)  # bf16 for a bf16 fused step; the test set stays fp32
     order = torch.Generator().manual_seed(seed + 1)
     train = Batches(X_train, data.train_labels.to(device), _batch_size(config, schedule),
                     generator=order)
@@ -170,8 +171,9 @@ def prepare_run(config: dict, run: RunDir, log: Log,
             schedules.warmup_cosine, peak=config["lr"], warmup=schedule.warmup),
             config["epochs"]))
     if config.get("tensorboard"):
-        callbacks.append(TensorBoardLogger(run / "tensorboard", model, loss,
-                                           (train.X[:PROBE], train.y[:PROBE]), optimizer, config))
+        probe = (train.X[:PROBE].float(), train.y[:PROBE])  # fp32, as the model computes
+        callbacks.append(TensorBoardLogger(run / "tensorboard", model, loss, probe, optimizer,
+                                           config))
     extra = {"device": str(device), "engine": step.engine, "precision": precision,
              "data": str(data.source)}
     metric = scratch.correct if config["impl"] == "scratch" else metrics.correct
