@@ -57,21 +57,19 @@ def seconds_per_call(f: Callable[[], object], calls: int = 10, blocks: int = 5) 
 
 
 def layouts(m: int, k: int, n: int, dtype: torch.dtype, g: torch.Generator
-            ) -> list[Callable[[], object]]:
-    """The eight calls that compute one product ``(m x k) (k x n)``: each operand held as it
-    is or transposed (a transposed view of a contiguous tensor), the result as it is or as its
-    transpose ``C^T = B^T A^T``."""
+            ) -> list[Callable[[], torch.Tensor]]:
+    """The eight calls that compute one product ``C = A B`` of ``(m x k)`` by ``(k x n)``
+    random matrices: each operand held as it is or transposed (a transposed view of a
+    contiguous copy), the result as ``C`` or as its transpose ``C^T = B^T A^T``."""
+    A, B = torch.rand(m, k, generator=g).to(dtype), torch.rand(k, n, generator=g).to(dtype)
     calls = []
-    for a_t, b_t in itertools.product((False, True), repeat=2):
-        A = torch.rand(*((k, m) if a_t else (m, k)), generator=g).to(dtype)
-        B = torch.rand(*((n, k) if b_t else (k, n)), generator=g).to(dtype)
-        A, B = (A.t() if a_t else A), (B.t() if b_t else B)
-        calls += [lambda A=A, B=B: torch.mm(A, B), lambda A=A, B=B: torch.mm(B.t(), A.t())]
+    for a, b in itertools.product((A, A.t().contiguous().t()), (B, B.t().contiguous().t())):
+        calls += [lambda a=a, b=b: torch.mm(a, b), lambda a=a, b=b: torch.mm(b.t(), a.t())]
     return calls
 
 
 def products(widths: tuple[int, ...], B: int, precision: str = "fp32"
-             ) -> list[tuple[int, list[Callable[[], object]]]]:
+             ) -> list[tuple[int, list[Callable[[], torch.Tensor]]]]:
     """The matrix products of one SGD step on a batch of B: ``(flops, layouts)`` each.
 
     Per layer k (``n_in -> n_out``): forward ``A W^T`` (B x n_in by n_in x n_out), 2 B n_in

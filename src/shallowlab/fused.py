@@ -140,18 +140,21 @@ class FusedStep:
         return OT.t(), loss
 
     def _hidden(self, k: int, W: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
-        """``relu(W A + b)`` for layer k, computed in its dtype, held in the next layer's."""
+        """``relu(W A + b)`` for layer k, computed in its dtype, held in the next layer's.
+
+        Every conversion is a ``copy_`` into a kept tensor: an element-wise operation on two
+        dtypes converts its inputs into a fresh tensor first, on the CPU.
+        """
         b, B = self.data[self.layers[k][1]], A.shape[1]
         low, out = self.dtypes[k], self.dtypes[k + 1]
         H = self._buffer(("hidden", k, B), (W.shape[0], B), out)
         if low == b.dtype:  # fp32: the bias and the product in one call
-            Z = torch.addmm(b[:, None], W, A, out=H if out == low else None)
-        else:  # bf16: the product alone (a bf16 bias costs it more than an fp32 add)
-            Z = torch.add(torch.mm(W, A, out=self._buffer(("z", k, B), H.shape, low)),
-                          b[:, None], out=H)
-        if Z is H:
-            return H.relu_()
-        return torch.ops.aten.threshold.out(Z, 0, 0, out=H)  # relu and the cast in one pass
+            Z = torch.addmm(b[:, None], W, A, out=H if out == low else None).relu_()
+            return Z if Z is H else H.copy_(Z)
+        Z = torch.mm(W, A, out=self._buffer(("z", k, B), H.shape, low))  # the product alone
+        if out == low:  # bf16 on to a bf16 layer
+            return Z.add_(b.to(low)[:, None]).relu_()
+        return H.copy_(Z).add_(b[:, None]).relu_()  # on to an fp32 layer: the bias in fp32
 
     def update(self) -> None:
         A, weights, G, y = self._saved
@@ -159,16 +162,19 @@ class FusedStep:
         B = len(y)
         G = G.exp_()  # softmax(O)^T; less onehot(y)^T it is the output gradient, times B
         G.scatter_add_(0, y[None], self._ones(B)[None].neg())
-        for k in range(len(self.layers) - 1, -1, -1):  # G: n_k x batch, in layer k's dtype
-            G = G.to(self.dtypes[k])
-            W, b = self.layers[k]
+        for k in range(len(self.layers) - 1, -1, -1):  # G: n_k x batch
+            G_in = self._converted(("grad in", k, B), G, self.dtypes[k])  # as k's products take
             G_below = None
             if k:  # the gradient for the layer below, taken before W changes, through the mask
-                G_below = self._buffer(("grad", k - 1, B), A[k].shape, self.dtypes[k - 1])
-                torch.ops.aten.threshold_backward.grad_input(
-                    weights[k].t() @ G, A[k], 0, grad_input=G_below)
-            self._update(k, G, A[k], 1 / B)
+                G_below = weights[k].t() @ G_in
+                torch.ops.aten.threshold_backward.grad_input(G_below, A[k], 0,
+                                                             grad_input=G_below)
+            self._update(k, G, G_in, A[k], 1 / B)
             G = G_below
+
+    def _converted(self, key: tuple, t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """``t`` in ``dtype``: itself, or its conversion into a kept tensor."""
+        return t if t.dtype == dtype else self._buffer(key, t.shape, dtype).copy_(t)
 
     def _ones(self, B: int) -> torch.Tensor:
         ones = self._buffers.get(("ones",))
@@ -176,22 +182,30 @@ class FusedStep:
             ones = self._buffers[("ones",)] = torch.ones(B, device=self.device)
         return ones
 
-    def _update(self, k: int, G: torch.Tensor, A: torch.Tensor, scale: float) -> None:
-        """Layer k's SGD updates for ``dW = scale G A^T`` and ``db = scale G 1``."""
+    def _update(self, k: int, G: torch.Tensor, G_in: torch.Tensor, A: torch.Tensor,
+                scale: float) -> None:
+        """Layer k's SGD updates for ``dW = scale G A^T`` and ``db = scale G 1``; ``G_in`` is
+        ``G`` in the layer's dtype, and in fp32 each product is fused with its update."""
         W, b = self.layers[k]
-        if G.dtype == self.data[W].dtype:  # fp32: each product and its update in one call
-            self._sgd(W, lambda t, beta, alpha: t.addmm_(G, A.t(), beta=beta, alpha=alpha),
-                      scale)
+        if G.dtype == self.data[b].dtype:
             ones = self._ones(G.shape[1])
             self._sgd(b, lambda t, beta, alpha: t.addmv_(G, ones, beta=beta, alpha=alpha),
                       scale)
+        else:  # a bf16 gradient: its sum in fp32
+            self._sgd(b, self._adder(G.sum(1, dtype=self.data[b].dtype)), scale)
+        if G_in.dtype == self.data[W].dtype:
+            self._sgd(W, lambda t, beta, alpha: t.addmm_(G_in, A.t(), beta=beta, alpha=alpha),
+                      scale)
             return
-        # bf16: the weights' product in bf16, into a kept buffer; the update and db in fp32
-        dW = torch.mm(G, A.t(), out=self._buffer(("dW", k), W.shape, G.dtype))
-        db = G.sum(1, dtype=self.data[b].dtype)
-        for param, g in ((W, dW), (b, db)):
-            self._sgd(param, lambda t, beta, alpha, g=g:
-                      (t if beta == 1 else t.mul_(beta)).add_(g, alpha=alpha), scale)
+        # bf16: the product into a kept bf16 tensor, converted to fp32 for the update
+        dW = torch.mm(G_in, A.t(), out=self._buffer(("dW", k), W.shape, G_in.dtype))
+        self._sgd(W, self._adder(self._converted(("dW fp32", k), dW, self.data[W].dtype)),
+                  scale)
+
+    @staticmethod
+    def _adder(g: torch.Tensor):
+        """``accumulate`` for :meth:`_sgd` with the gradient ``g`` computed apart."""
+        return lambda t, beta, alpha: (t if beta == 1 else t.mul_(beta)).add_(g, alpha=alpha)
 
     def _sgd(self, param: torch.Tensor, accumulate, scale: float) -> None:
         """``torch.optim.SGD``'s update of ``param`` for the gradient ``scale g``, where
