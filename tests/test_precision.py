@@ -15,7 +15,8 @@ from shallowlab import metrics, nets
 from shallowlab.data import fashion_mnist
 from shallowlab.data.batches import Batches
 from shallowlab.devices import slow_bf16
-from shallowlab.steps import AutogradStep, FusedStep, make_step
+from shallowlab.fused import layer_dtypes
+from shallowlab.steps import AutogradStep, FusedStep, held_for, make_step
 from shallowlab.train import evaluate, fit
 from tests.test_fused import CE, _pair
 from tests.test_train import _toy
@@ -67,6 +68,41 @@ def test_bf16_fused_and_autocast_autograd_agree_to_bf16_rounding(model_name, opt
             off_a = (p_a.detach() - p0 - exact).norm()
             off_f = (p_f.detach() - p0 - exact).norm()
             assert off_f <= 1.5 * off_a + 4 * BF16_EPS * exact.norm(), (name, batch_size)
+
+
+def test_bf16_goes_to_the_layers_wide_enough_to_pay():
+    """bf16 for a layer whose inputs and outputs are both at least SMALL wide; the output
+    layer's 10 columns stay fp32, and the step takes its input in its first layer's dtype."""
+    assert layer_dtypes([(256, 784), (10, 256)], "bf16") == [torch.bfloat16, torch.float32]
+    assert layer_dtypes([(1024, 784), (256, 1024), (10, 256)], "bf16") == \
+        [torch.bfloat16, torch.bfloat16, torch.float32]
+    assert layer_dtypes([(10, 784)], "bf16") == [torch.float32]  # softmax regression
+    assert layer_dtypes([(256, 784), (10, 256)], "fp32") == [torch.float32] * 2
+    (model, opt), _ = _pair("mlp", "sgd")
+    assert FusedStep(model, CE, opt, precision="bf16").input_dtype == torch.bfloat16
+    assert FusedStep(model, CE, opt).input_dtype == torch.float32
+
+
+def test_inputs_held_in_bf16_train_as_inputs_converted_each_step():
+    """A bf16 run holds its training images in bf16 (``held_for``); the step then skips its
+    own conversion of each batch, and every weight comes out bit for bit the same."""
+    (a, opt_a), (f, opt_f) = _pair("mlp2", "momentum")
+    converting = FusedStep(a, CE, opt_a, precision="bf16")
+    holding = FusedStep(f, CE, opt_f, precision="bf16")
+    g = torch.Generator().manual_seed(4)
+    for batch_size in (64, 23, 64):
+        X = torch.rand(batch_size, 28, 28, generator=g)
+        y = torch.randint(0, 10, (batch_size,), generator=g)
+        held = held_for(holding, X)
+        assert held.dtype == torch.bfloat16
+        for step, inputs in ((converting, X), (holding, held)):
+            step.forward(inputs, y)
+            step.update()
+    for p, q in zip(a.parameters(), f.parameters(), strict=True):
+        assert torch.equal(p, q)
+    X = torch.rand(4, 784)
+    for step in (FusedStep(a, CE, opt_a), AutogradStep(a, CE, opt_a, precision="bf16")):
+        assert held_for(step, X) is X  # fp32 steps, and autocast, take what they are given
 
 
 def test_bf16_steps_really_compute_in_bf16():

@@ -22,6 +22,7 @@ from shallowlab.data.batches import Batches, to_unit
 from shallowlab.devices import resolve_device, slow_bf16
 from shallowlab.errors import ConfigError
 from shallowlab.experiments.base import Log
+from shallowlab.fused import SMALL
 from shallowlab.runs import CHECKPOINT, Checkpointer, Checkpointing, RunDir
 from shallowlab.steps import STEPS, held_for, resolve_engine
 from shallowlab.tensorboard import TensorBoardLogger
@@ -197,9 +198,13 @@ def _step(model, loss, updater, engine: str, precision: str, log: Log):
         name, reason = resolve_engine(model, loss, updater, engine)
     except ValueError as e:  # --engine fused where it does not apply
         raise ConfigError(f"--engine fused: {e}; use --engine auto or autograd") from None
+    step = STEPS[name](model, loss, updater, precision=precision)
+    narrow = sum(d == torch.float32 for d in getattr(step, "dtypes", ()))
     log(f"engine: {name}" + (f" (the fused step does not apply: {reason})" if reason else "")
-        + (", products in bf16" if precision == "bf16" else ""))
-    return STEPS[name](model, loss, updater, precision=precision)
+        + (", products in bf16" if precision == "bf16" else "")
+        + (f" but for {narrow} layer{'s' * (narrow > 1)} under {SMALL} wide, in fp32"
+           if precision == "bf16" and narrow else ""))
+    return step
 
 
 def _batch_size(config: dict, schedule: Schedule | None):
