@@ -31,6 +31,8 @@ this step; :func:`shallowlab.steps.resolve_engine` then picks autograd.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import nn
 
@@ -47,6 +49,19 @@ def layer_dtypes(shapes: list[tuple[int, int]], precision: str = "fp32") -> list
     low = precision == "bf16"
     return [torch.bfloat16 if low and min(shape) >= SMALL else torch.float32
             for shape in shapes]
+
+
+@functools.cache
+def fused_sgd_on(device_type: str) -> bool:
+    """Whether this torch has the one-pass SGD kernel of ``torch.optim.SGD(fused=True)``
+    (``torch._fused_sgd_``) on ``device_type``: on the CPU since torch 2.4 or so."""
+    try:
+        p = torch.zeros(1, device=device_type)
+        torch._fused_sgd_([p], [p.clone()], [], weight_decay=0.0, momentum=0.0, lr=0.0,
+                          dampening=0.0, nesterov=False, maximize=False, is_first_step=False)
+    except (AttributeError, RuntimeError, NotImplementedError):
+        return False
+    return True
 
 
 def unsupported(model, loss_fn, updater) -> str | None:
@@ -105,6 +120,7 @@ class FusedStep:
         self.device = model[-1].weight.device
         self.dtypes = layer_dtypes([tuple(W.shape) for W, _ in self.layers], precision)
         self.input_dtype = self.dtypes[0]
+        self.columns = [self.data[b].unsqueeze(1) for _, b in self.layers]  # b as (n, 1)
         self._buffers: dict[tuple, torch.Tensor] = {}
         self._saved = None
 
@@ -131,11 +147,12 @@ class FusedStep:
         A, weights = [X.t()], [self._weight(k) for k in range(last + 1)]  # A_k: n_k x batch
         for k in range(last):
             A.append(self._hidden(k, weights[k], A[k]))
-        b = self.data[self.layers[last][1]]
-        OT = torch.addmm(b[:, None], weights[last], A[last]) if self.dtypes[last] == b.dtype \
-            else torch.add(weights[last] @ A[last], b[:, None])  # classes x batch, in fp32
+        b = self.columns[last]
+        OT = torch.addmm(b, weights[last], A[last]) if self.dtypes[last] == b.dtype \
+            else torch.add(weights[last] @ A[last], b)  # classes x batch, in fp32
         logp = OT.log_softmax(0)
-        loss = logp.gather(0, y[None]).neg_()[0]
+        y = y.unsqueeze(0)
+        loss = logp.gather(0, y).neg_()[0]
         self._saved = (A, weights, logp, y)
         return OT.t(), loss
 
@@ -145,23 +162,23 @@ class FusedStep:
         Every conversion is a ``copy_`` into a kept tensor: an element-wise operation on two
         dtypes converts its inputs into a fresh tensor first, on the CPU.
         """
-        b, B = self.data[self.layers[k][1]], A.shape[1]
+        b, B = self.columns[k], A.shape[1]
         low, out = self.dtypes[k], self.dtypes[k + 1]
         H = self._buffer(("hidden", k, B), (W.shape[0], B), out)
         if low == b.dtype:  # fp32: the bias and the product in one call
-            Z = torch.addmm(b[:, None], W, A, out=H if out == low else None).relu_()
+            Z = torch.addmm(b, W, A, out=H if out == low else None).relu_()
             return Z if Z is H else H.copy_(Z)
         Z = torch.mm(W, A, out=self._buffer(("z", k, B), H.shape, low))  # the product alone
         if out == low:  # bf16 on to a bf16 layer
-            return Z.add_(b.to(low)[:, None]).relu_()
-        return H.copy_(Z).add_(b[:, None]).relu_()  # on to an fp32 layer: the bias in fp32
+            return Z.add_(b.to(low)).relu_()
+        return H.copy_(Z).add_(b).relu_()  # on to an fp32 layer: the bias in fp32
 
     def update(self) -> None:
-        A, weights, G, y = self._saved
+        A, weights, G, y = self._saved  # y: 1 x batch
         self._saved = None
-        B = len(y)
+        B = y.shape[1]
         G = G.exp_()  # softmax(O)^T; less onehot(y)^T it is the output gradient, times B
-        G.scatter_add_(0, y[None], self._ones(B)[None].neg())
+        G.scatter_add_(0, y, self._ones(B, value=-1.0))
         for k in range(len(self.layers) - 1, -1, -1):  # G: n_k x batch
             G_in = self._converted(("grad in", k, B), G, self.dtypes[k])  # as k's products take
             G_below = None
@@ -176,31 +193,57 @@ class FusedStep:
         """``t`` in ``dtype``: itself, or its conversion into a kept tensor."""
         return t if t.dtype == dtype else self._buffer(key, t.shape, dtype).copy_(t)
 
-    def _ones(self, B: int) -> torch.Tensor:
-        ones = self._buffers.get(("ones",))
-        if ones is None or len(ones) != B:
-            ones = self._buffers[("ones",)] = torch.ones(B, device=self.device)
+    def _ones(self, B: int, dtype: torch.dtype = torch.float32, value: float = 1.0
+               ) -> torch.Tensor:
+        """A kept vector of B ``value``s (a 1 x B row for -1, the one-hot's subtrahend)."""
+        key = ("ones", dtype, value)
+        ones = self._buffers.get(key)
+        if ones is None or ones.shape[-1] != B:
+            shape = (B,) if value == 1 else (1, B)
+            ones = self._buffers[key] = torch.full(shape, value, dtype=dtype,
+                                                   device=self.device)
         return ones
 
     def _update(self, k: int, G: torch.Tensor, G_in: torch.Tensor, A: torch.Tensor,
                 scale: float) -> None:
         """Layer k's SGD updates for ``dW = scale G A^T`` and ``db = scale G 1``; ``G_in`` is
-        ``G`` in the layer's dtype, and in fp32 each product is fused with its update."""
+        ``G`` in the layer's dtype. In fp32 each product is fused with its update; in bf16 the
+        weights' product goes to a kept bf16 tensor, converted to fp32 for the update."""
         W, b = self.layers[k]
         if G.dtype == self.data[b].dtype:
             ones = self._ones(G.shape[1])
             self._sgd(b, lambda t, beta, alpha: t.addmv_(G, ones, beta=beta, alpha=alpha),
                       scale)
-        else:  # a bf16 gradient: its sum in fp32
-            self._sgd(b, self._adder(G.sum(1, dtype=self.data[b].dtype)), scale)
+        else:  # a bf16 gradient's sum, by a bf16 product (fp32 accumulation), as autocast's
+            self._sgd(b, self._adder(torch.mv(G, self._ones(G.shape[1], G.dtype))), scale)
         if G_in.dtype == self.data[W].dtype:
             self._sgd(W, lambda t, beta, alpha: t.addmm_(G_in, A.t(), beta=beta, alpha=alpha),
                       scale)
             return
-        # bf16: the product into a kept bf16 tensor, converted to fp32 for the update
         dW = torch.mm(G_in, A.t(), out=self._buffer(("dW", k), W.shape, G_in.dtype))
-        self._sgd(W, self._adder(self._converted(("dW fp32", k), dW, self.data[W].dtype)),
-                  scale)
+        g = self._converted(("dW fp32", k), dW, self.data[W].dtype)
+        group = self.optimizer.param_groups[self.group[W]]
+        if (group["momentum"] or group["weight_decay"]) and fused_sgd_on(self.device.type):
+            self._sgd_one_pass(W, g, scale)  # one pass where _sgd makes three or four
+        else:
+            self._sgd(W, self._adder(g), scale)
+
+    def _sgd_one_pass(self, param: torch.Tensor, g: torch.Tensor, scale: float) -> None:
+        """What :meth:`_sgd` does, in one pass over the weights, by the kernel of
+        ``torch.optim.SGD(fused=True)``; it overwrites ``g``."""
+        p, group = self.data[param], self.optimizer.param_groups[self.group[param]]
+        mu = group["momentum"]
+        state = self.optimizer.state[param]
+        first = bool(mu) and state.get("momentum_buffer") is None
+        if first:
+            state["momentum_buffer"] = torch.empty_like(p)
+        per = self._buffers.get(("per", scale))  # the kernel divides the gradient by it
+        if per is None:
+            per = self._buffers[("per", scale)] = torch.tensor(1 / scale, device=self.device)
+        torch._fused_sgd_([p], [g], [state["momentum_buffer"]] if mu else [],
+                          weight_decay=group["weight_decay"], momentum=mu, lr=group["lr"],
+                          dampening=0.0, nesterov=False, maximize=False, is_first_step=first,
+                          grad_scale=per)
 
     @staticmethod
     def _adder(g: torch.Tensor):
