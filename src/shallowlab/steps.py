@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 import torch
 
+from shallowlab.data.pages import huge_empty, huge_paged
 from shallowlab.fused import FusedStep, unsupported
 
 ENGINES = ("auto", "autograd", "fused", "compiled")
@@ -133,10 +134,14 @@ def make_step(model, loss_fn: LossFn, updater: Updater, engine: str = "auto",
 
 
 def held_for(step, X: torch.Tensor) -> torch.Tensor:
-    """The training inputs ``X`` as ``step`` takes them: converted once, for the whole run, to
-    the dtype of its first product where that differs (bf16 for a bf16 fused step: half the
-    bytes to gather, and no conversion in every step), else ``X`` itself. The values are the
-    ones the step's own conversion of each batch would give.
+    """The training inputs ``X`` as ``step`` takes them best, for a whole run: in the dtype of
+    its first product (bf16 for a bf16 fused step: half the bytes to gather, and no conversion
+    in every step), with the values the step's own conversion of each batch would give; and,
+    on the CPU, in memory backed by 2 MB pages (:mod:`shallowlab.data.pages`: a shuffled
+    batch's gather then misses the TLB far less). A small ``X`` comes back as it is.
     """
     dtype = getattr(step, "input_dtype", X.dtype)
-    return X if dtype == X.dtype or not X.is_floating_point() else X.to(dtype)
+    if dtype == X.dtype or not X.is_floating_point():
+        return huge_paged(X)
+    held = huge_empty(tuple(X.shape), dtype, X.device)
+    return held.copy_(X)
