@@ -30,7 +30,6 @@ from shallowlab.data import fashion_mnist
 
 PROG = "benchmarks.profile_step"
 PRODUCTS = {"aten::addmm", "aten::addmm_", "aten::mm", "aten::bmm", "aten::baddbmm"}
-STEPS = -(-60000 // common.BATCH)  # 235 steps an epoch
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -50,14 +49,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def profiled(epoch) -> tuple[dict[str, dict], int]:
-    """One epoch under the profiler: per operation its self microseconds and calls per step."""
+def profiled(epoch, steps: int) -> dict[str, dict]:
+    """One epoch of ``steps`` steps under the profiler: per operation its self microseconds
+    and calls per step."""
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         epoch()
-    ops = {e.key: {"us_per_step": e.self_cpu_time_total / STEPS, "calls_per_step":
-                   e.count / STEPS, "product": e.key in PRODUCTS}
+    ops = {e.key: {"us_per_step": e.self_cpu_time_total / steps, "calls_per_step":
+                   e.count / steps, "product": e.key in PRODUCTS}
            for e in prof.key_averages() if e.self_cpu_time_total > 0}
-    return dict(sorted(ops.items(), key=lambda kv: -kv[1]["us_per_step"])), STEPS
+    return dict(sorted(ops.items(), key=lambda kv: -kv[1]["us_per_step"]))
 
 
 def summary(ops: dict[str, dict], step_us: float) -> dict:
@@ -103,9 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.epochs):  # interleaved, so that both see the same machine
         for p, epoch in epochs.items():
             seconds[p].append(common.timed(epoch)[0])
-    results = {}
+    results, steps = {}, -(-len(ds.train_images) // common.BATCH)
     for p, epoch in epochs.items():
-        ops, steps = profiled(epoch)
+        ops = profiled(epoch, steps)
         step_us = statistics.median(seconds[p][1:]) / steps * 1e6
         results[p] = {"ops": ops, "summary": summary(ops, step_us), "epoch_seconds": seconds[p]}
     print(f"{PROG}: MLP 784-256-10, batch {common.BATCH}, fused step, {common.cpu_line()}, "

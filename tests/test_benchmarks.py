@@ -183,3 +183,25 @@ def test_book_layer_times_the_english_sections_alike_on_both_sides(tmp_path, mon
             assert run["acc"] > 0.95, side  # the toy images' classes are bands: one epoch learns
         assert summary["acc_agree"] and summary["acc_difference"] <= 0.01
     assert "concise MLP (5.2)" in result.stdout and "x faster (book / layer)" in result.stdout
+
+
+def test_profile_step_splits_each_precision_into_its_products_and_the_rest(tmp_path, toy_data,
+                                                                            monkeypatch):
+    monkeypatch.setenv("SHALLOWLAB_DATA", str(toy_data))  # 600 toy images: 3 steps an epoch
+    out = tmp_path / "profile.json"
+    result = subprocess.run([sys.executable, "-m", "benchmarks.profile_step", "--epochs", "2",
+                             "--json", str(out)], cwd=ROOT, capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(out.read_text())
+    assert report["machine"]["flags"] is not None
+    for precision in ("fp32", "bf16"):
+        ops, summary = (report["results"][precision][k] for k in ("ops", "summary"))
+        products = [name for name, op in ops.items() if op["product"]]
+        assert products and all(name.startswith("aten::") for name in products)
+        assert summary["products_us"] == pytest.approx(
+            sum(op["us_per_step"] for op in ops.values() if op["product"]))
+        assert summary["profiled_step_us"] == pytest.approx(
+            summary["products_us"] + summary["rest_us"])
+        assert summary["step_us"] > 0
+    assert "aten::mm *" in result.stdout and "step, unprofiled" in result.stdout
