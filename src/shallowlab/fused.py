@@ -121,6 +121,7 @@ class FusedStep:
         self.dtypes = layer_dtypes([tuple(W.shape) for W, _ in self.layers], precision)
         self.input_dtype = self.dtypes[0]
         self.columns = [self.data[b].unsqueeze(1) for _, b in self.layers]  # b as (n, 1)
+        self.mixed = any(d != torch.float32 for d in self.dtypes)
         self._buffers: dict[tuple, torch.Tensor] = {}
         self._saved = None
 
@@ -179,6 +180,9 @@ class FusedStep:
         B = y.shape[1]
         G = G.exp_()  # softmax(O)^T; less onehot(y)^T it is the output gradient, times B
         G.scatter_add_(0, y, self._ones(B, value=-1.0))
+        scale = 1 / B  # fp32: folded into each update's alpha, in the products
+        if self.mixed:  # bf16: into G once, so no pass over the weights' gradients does it
+            G, scale = G.mul_(scale), 1.0
         for k in range(len(self.layers) - 1, -1, -1):  # G: n_k x batch
             G_in = self._converted(("grad in", k, B), G, self.dtypes[k])  # as k's products take
             G_below = None
@@ -186,7 +190,7 @@ class FusedStep:
                 G_below = weights[k].t() @ G_in
                 torch.ops.aten.threshold_backward.grad_input(G_below, A[k], 0,
                                                              grad_input=G_below)
-            self._update(k, G, G_in, A[k], 1 / B)
+            self._update(k, G, G_in, A[k], scale)
             G = G_below
 
     def _converted(self, key: tuple, t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -214,8 +218,8 @@ class FusedStep:
             ones = self._ones(G.shape[1])
             self._sgd(b, lambda t, beta, alpha: t.addmv_(G, ones, beta=beta, alpha=alpha),
                       scale)
-        else:  # a bf16 gradient's sum, by a bf16 product (fp32 accumulation), as autocast's
-            self._sgd(b, self._adder(torch.mv(G, self._ones(G.shape[1], G.dtype))), scale)
+        else:  # a bf16 gradient's sum (accumulated in fp32, rounded to bf16, as autocast's)
+            self._sgd(b, self._adder(G.sum(1)), scale)
         if G_in.dtype == self.data[W].dtype:
             self._sgd(W, lambda t, beta, alpha: t.addmm_(G_in, A.t(), beta=beta, alpha=alpha),
                       scale)
@@ -237,9 +241,12 @@ class FusedStep:
         first = bool(mu) and state.get("momentum_buffer") is None
         if first:
             state["momentum_buffer"] = torch.empty_like(p)
-        per = self._buffers.get(("per", scale))  # the kernel divides the gradient by it
-        if per is None:
-            per = self._buffers[("per", scale)] = torch.tensor(1 / scale, device=self.device)
+        per = None  # the kernel divides the gradient by it (and writes it back)
+        if scale != 1:
+            per = self._buffers.get(("per", scale))
+            if per is None:
+                per = self._buffers[("per", scale)] = torch.tensor(1 / scale,
+                                                                   device=self.device)
         torch._fused_sgd_([p], [g], [state["momentum_buffer"]] if mu else [],
                           weight_decay=group["weight_decay"], momentum=mu, lr=group["lr"],
                           dampening=0.0, nesterov=False, maximize=False, is_first_step=first,
