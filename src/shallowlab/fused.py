@@ -12,17 +12,25 @@ backward propagation of d2l 4.7, with no autograd graph:
     update:    W <- W - lr (dW + wd W)                        (SGD; with momentum mu,
                v <- mu v + dW + wd W,  W <- W - lr v           as torch.optim.SGD does)
 
-Each ``dW`` is never stored: ``W.addmm_(G^T, H, beta=1 - lr wd, alpha=-lr / B)`` computes the
-product and the update in one call, and a bias update is one ``addmv_``. The output layer is
-computed transposed, ``O^T = W_L H^T + b_L`` (classes x batch), because a softmax down a
-contiguous column of 10 costs a third of one along a row of 10. About 15 tensor operations per
-step, against some 40 for autograd with an optimizer: on a small CPU, where an operation costs
-microseconds whatever its size, that is most of the difference between an epoch and its
-matrix products.
+Every activation and gradient is held features x batch (``A_k^T``, ``G_k^T``), so that each
+product takes contiguous operands where it can: ``A_k^T = relu(W_k A_{k-1}^T + b_k)``, the
+logits ``O^T`` (classes x batch: a softmax down a contiguous column of 10 costs a third of one
+along a row), ``dW_k = G_k^T A_{k-1}``. In fp32 each ``dW`` is never stored:
+``W.addmm_(G^T, A, beta=1 - lr wd, alpha=-lr / B)`` computes the product and the update in one
+call, and a bias update is one ``addmv_``. About 15 tensor operations per step, against some 40
+for autograd with an optimizer: on a small CPU, where an operation costs microseconds whatever
+its size, that is most of the difference between an epoch and its matrix products.
 
-With ``precision="bf16"`` every product takes bfloat16 operands (the activations are kept in
-bf16, the weights cast at each step), while the softmax, the loss, the bias gradients and the
-update stay in fp32, on fp32 weights.
+With ``precision="bf16"`` each layer computes in the dtype :func:`layer_dtypes` gives it: bf16
+where both its widths are at least ``SMALL``, fp32 for the narrow ones (the 10 classes), which
+a CPU multiplies faster in fp32. A bf16 layer's weights are cast once a step into a kept
+tensor, its input arrives in bf16 (the training images held in bf16,
+:func:`shallowlab.steps.held_for`, or converted into a kept tensor), its product's output is
+converted for the layer above into a kept tensor (``copy_``: an element-wise operation on two
+dtypes would convert into a fresh tensor first), and its ``dW`` (bf16) is converted to fp32 for
+the update, which with momentum or weight decay is torch's one-pass SGD kernel. The softmax, the
+loss, the fp32 master weights and the update stay in fp32, as autocast's bf16 does (the bias
+gradient of a bf16 gradient is its sum rounded to bf16, as there).
 
 The results equal autograd's to float rounding (``tests/test_fused.py`` compares gradients,
 updates and whole epochs). :func:`unsupported` says why a model, loss or optimizer does not fit
