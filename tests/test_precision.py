@@ -105,6 +105,24 @@ def test_inputs_held_in_bf16_train_as_inputs_converted_each_step():
         assert held_for(step, X) is X  # fp32 steps, and autocast, take what they are given
 
 
+def test_weights_changed_between_steps_are_cast_again():
+    """The bf16 copy of the weights is cast as the update ends; weights changed after that (a
+    loaded state, any in-place change) are seen by the next step all the same."""
+    (model, opt), _ = _pair("mlp", "sgd")
+    step = FusedStep(model, CE, opt, precision="bf16")
+    X = torch.rand(16, 784, generator=torch.Generator().manual_seed(5))
+    y = torch.arange(16) % 10
+    step.forward(X, y)
+    step.update()
+    with torch.no_grad():
+        model[1].weight.mul_(-2.0)  # in place, as load_state_dict copies
+    out, _ = step.forward(X, y)
+    with torch.no_grad():
+        expected = model(X)  # fp32: a stale bf16 copy would be off by about 3 |out|
+    torch.testing.assert_close(out, expected, rtol=4 * BF16_EPS,
+                               atol=4 * BF16_EPS * float(expected.abs().max()))
+
+
 def test_bf16_steps_really_compute_in_bf16():
     """Not fp32 under another name: the first step's weights differ from fp32's by more than
     fp32 rounding, and by no more than bf16's."""

@@ -131,6 +131,7 @@ class FusedStep:
         self.columns = [self.data[b].unsqueeze(1) for _, b in self.layers]  # b as (n, 1)
         self.mixed = any(d != torch.float32 for d in self.dtypes)
         self._buffers: dict[tuple, torch.Tensor] = {}
+        self._cast_at: dict[int, int] = {}  # layer -> its weights' version when last cast
         self._saved = None
 
     def _buffer(self, key: tuple, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
@@ -141,12 +142,21 @@ class FusedStep:
             t = self._buffers[key] = torch.empty(shape, dtype=dtype, device=self.device)
         return t
 
-    def _weight(self, k: int) -> torch.Tensor:
-        """Layer k's weight as its products take it: a bf16 copy, cast once per step."""
+    def _weight(self, k: int, fresh: bool = False) -> torch.Tensor:
+        """Layer k's weight as its products take it: a bf16 copy, cast once per step.
+
+        The update casts it (``fresh``) right after it changes the weights, while they are in
+        the cache; the forward pass casts again only if the weights' version counter says
+        something else has changed them since (``load_state_dict``, any in-place change).
+        """
         W = self.data[self.layers[k][0]]
         if self.dtypes[k] == W.dtype:
             return W
-        return self._buffer(("weight", k), W.shape, self.dtypes[k]).copy_(W)
+        low = self._buffer(("weight", k), W.shape, self.dtypes[k])
+        if fresh or self._cast_at.get(k) != W._version:
+            low.copy_(W)
+            self._cast_at[k] = W._version
+        return low
 
     def forward(self, X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         B, last = len(X), len(self.layers) - 1
@@ -239,6 +249,7 @@ class FusedStep:
             self._sgd_one_pass(W, g, scale)  # one pass where _sgd makes three or four
         else:
             self._sgd(W, self._adder(g), scale)
+        self._weight(k, fresh=True)  # the next step's bf16 weights, cast while W is cached
 
     def _sgd_one_pass(self, param: torch.Tensor, g: torch.Tensor, scale: float) -> None:
         """What :meth:`_sgd` does, in one pass over the weights, by the kernel of
