@@ -18,7 +18,8 @@ demo: data
 
 test: lint  # ruff first: a lint error fails the tests as CI runs them
 	-@sh scripts/get-data.sh $(BIN)/shallowlab  # without the data, real-data tests skip
-	-@sh scripts/get-chromium.sh  # without it, tests/test_report_browser.py skips
+	-@sh scripts/get-chromium.sh  # without it, tests/report/test_browser.py skips
+	-@sh scripts/get-graphviz.sh  # without dot, the tests that draw a graph skip
 	$(BIN)/pytest
 	@$(MAKE) --no-print-directory test-py313
 
@@ -44,7 +45,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	-$(BIN)/pip install --quiet --no-index --no-deps torch 2>/dev/null
-	$(BIN)/pip install --quiet -e '.[dev,tensorboard,book,ray,browser]'
+	$(BIN)/pip install --quiet -e '.[dev,tensorboard,book,ray,browser,graph]'
 	touch $@
 
 data: setup

@@ -16,10 +16,10 @@ import torch
 from torch import nn
 
 from benchmarks.common import BATCH, LR, STD
-from shallowlab import nets
+from shallowlab.core.loop import fit
+from shallowlab.core.steps import held_for, make_step
 from shallowlab.data.batches import Batches, to_unit
-from shallowlab.steps import held_for, make_step
-from shallowlab.train import fit
+from shallowlab.models import nets
 
 EVAL_BATCH = 4096
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import torch
 
+from shallowlab.core.devices import cpu_flags
 from shallowlab.data import fashion_mnist
-from shallowlab.devices import cpu_flags
 from shallowlab.errors import DataError, ShallowlabError
 
 BATCH, LR, STD, SEED = 256, 0.1, 0.01, 0  # the book's batch, learning rate and init std; a seed

@@ -42,7 +42,7 @@ from pathlib import Path
 import torch
 
 from benchmarks.common import add_json_option, data_found, machine, watch_load, write_report
-from shallowlab.devices import slow_bf16
+from shallowlab.core.devices import slow_bf16
 
 PROG = "benchmarks.fast"
 

@@ -1,5 +1,5 @@
-"""How the training images are held: float32, converted once, against uint8 with each batch
-converted as it is gathered (``Batches(..., transform=to_unit)``, what ``shallowlab run`` does).
+"""How the training images are held: float32, converted once (what ``shallowlab run`` does),
+against uint8 with each batch converted as it is gathered (``Batches(..., transform=to_unit)``).
 
 Run: ``python -m benchmarks.held [--rounds 9] [--models gather softmax mlp]`` from the
 repository root.
@@ -24,11 +24,11 @@ import torch
 from torch import nn
 
 from benchmarks.common import BATCH, LR, SEED, STD, load_note, watch_load
-from shallowlab import nets
+from shallowlab.core.loop import fit
+from shallowlab.core.steps import make_step
 from shallowlab.data import fashion_mnist
 from shallowlab.data.batches import Batches, to_unit
-from shallowlab.steps import make_step
-from shallowlab.train import fit
+from shallowlab.models import nets
 
 BUILD = {"softmax": nets.softmax_regression, "mlp": lambda: nets.mlp(784, (256,), 10)}
 

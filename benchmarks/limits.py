@@ -7,7 +7,7 @@
   transposed, or computed as ``C^T = B^T A^T``, the eight ways a step could hold the same
   product; their sum is the time the epoch would take if it were nothing but its products.
   Measured for an fp32 step (``roofline``) and for a bf16 one (``roofline bf16``: each layer in
-  the dtype :func:`shallowlab.fused.layer_dtypes` gives it, bf16 where both its widths are at
+  the dtype :func:`shallowlab.core.fused.layer_dtypes` gives it, bf16 where both its widths are at
   least 32, fp32 for the 10-column products; on a CPU without bf16 instructions torch converts
   the bf16 ones, and this is slow);
 * the **memory limit**: the bytes an epoch must read (the images as they are held, float32,
@@ -33,8 +33,8 @@ from collections.abc import Callable
 import torch
 
 from benchmarks.common import BATCH
-from shallowlab.devices import slow_bf16
-from shallowlab.fused import layer_dtypes
+from shallowlab.core.devices import slow_bf16
+from shallowlab.core.fused import layer_dtypes
 
 WIDTHS = {"softmax": (784, 10), "mlp": (784, 256, 10)}
 PIXEL_BYTES = 4  # the images are held as float32, converted once (benchmarks.held: uint8 is slower)

@@ -26,13 +26,13 @@ from torch import nn
 
 from benchmarks.book import book_loaders, evaluate_accuracy, train_epoch_ch3
 from benchmarks.common import BATCH, LR, SEED, STD
-from shallowlab import nets
+from shallowlab.core.loop import evaluate, fit
+from shallowlab.core.steps import held_for, make_step
 from shallowlab.data.batches import Batches, to_unit
-from shallowlab.steps import held_for, make_step
-from shallowlab.train import evaluate, fit
+from shallowlab.models import nets
 
 EVAL_BATCH = 4096  # evaluation keeps no graph, so big batches only save per-batch overhead
-MODELS = {  # the book's nets, written as d2l writes them; the same as shallowlab.nets'
+MODELS = {  # the book's nets, written as d2l writes them; the same as shallowlab.models.nets'
     "softmax": lambda: nn.Sequential(nn.Flatten(), nn.Linear(784, 10)),
     "mlp": lambda: nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(),
                                  nn.Linear(256, 10)),

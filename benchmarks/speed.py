@@ -20,7 +20,7 @@ reported is the median of the epochs after it. A limit is the fastest of its mea
 Evaluation on the 10000 test images is timed separately, once, after the last epoch, and its
 accuracy printed so that no speed is bought with accuracy. Every pipeline trains ``--epochs``
 epochs but ``shallowlab-bf16`` where this CPU has no bf16 instructions
-(:func:`shallowlab.devices.slow_bf16`): there torch converts every bf16 product, several times
+(:func:`shallowlab.core.devices.slow_bf16`): there torch converts every bf16 product, several times
 slower than fp32, and it trains ``--bf16-epochs`` (default 3), which the table says beside its
 accuracy. Then, unless ``--no-startup``, the start-up split of :mod:`benchmarks.startup`
 (``--startup-repeats`` rounds of fresh processes). The share of the CPUs that other processes
@@ -52,8 +52,8 @@ from benchmarks.book import get_dataloader_workers
 from benchmarks.limits import binding
 from benchmarks.pipelines import MODELS, PIPELINES, PRECISION
 from benchmarks.processes import bench
+from shallowlab.core.devices import slow_bf16
 from shallowlab.data import fashion_mnist
-from shallowlab.devices import slow_bf16
 
 PROG = "benchmarks.speed"
 SLOW_BF16_EPOCHS = 3  # one warm-up and two timed, where a bf16 epoch takes several fp32 ones

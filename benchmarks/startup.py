@@ -44,7 +44,7 @@ from benchmarks.common import (
 PROG = "benchmarks.startup"
 PY = sys.executable
 IMPORTS = ("import shallowlab.cli; from shallowlab.experiments import EXPERIMENTS; "
-           "EXPERIMENTS[{name!r}]; import shallowlab.runs")
+           "EXPERIMENTS[{name!r}]; import shallowlab.runs.folder")
 READ = ("import time; from shallowlab.data import fashion_mnist; t = time.perf_counter(); "
         "fashion_mnist.load(); print(time.perf_counter() - t)")
 

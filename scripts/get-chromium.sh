@@ -1,5 +1,5 @@
 #!/bin/sh
-# Make sure Debian's or Ubuntu's chromium is installed, for tests/test_report_browser.py: as
+# Make sure Debian's or Ubuntu's chromium is installed, for tests/report/test_browser.py: as
 # root, or with password-less sudo, through apt, quietly; elsewhere say so and go on (the test
 # then skips with the reason). Usage: get-chromium.sh
 [ -x /usr/bin/chromium ] && exit 0

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Hashable
@@ -18,15 +20,18 @@ from pathlib import Path
 # one thread a process keeps the cores busy, and what a test claims does not depend on it. Set
 # before torch is imported (by shallowlab below), so that torch's thread pool reads it.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-CORES = os.cpu_count() or 1
+# The cores this process may use: the machine's, shared among pytest-xdist's workers.
+CORES = max(1, (os.cpu_count() or 1) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from shallowlab.data.fashion_mnist import SYSTEM_DIRS, files_in  # noqa: E402
 from shallowlab.data.idx import write_idx  # noqa: E402
-from shallowlab.experiments.base import Experiment, execute, resolve  # noqa: E402
-from shallowlab.runs import RunDir  # noqa: E402
+from shallowlab.experiments.base import Experiment  # noqa: E402
+from shallowlab.runs.folder import RunDir  # noqa: E402
+from shallowlab.runs.lifecycle import execute  # noqa: E402
+from shallowlab.runs.settings import resolve  # noqa: E402
 
 
 def toy_images(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -219,6 +224,12 @@ def late_test_acc(folder: Path, epochs: int = 3) -> float:
     """
     history = json.loads((folder / "history.json").read_text())
     return sum(r["test_acc"] for r in history[-epochs:]) / len(history[-epochs:])
+
+
+# Graphviz, to draw graphs: its Python package and its dot program (scripts/get-graphviz.sh)
+GRAPHVIZ = shutil.which("dot") is not None and importlib.util.find_spec("graphviz") is not None
+needs_graphviz = pytest.mark.skipif(not GRAPHVIZ, reason="no Graphviz: `sudo apt-get install "
+                                    "graphviz` and pip install -e '.[graph]'")
 
 
 def is_png(path: Path) -> bool:

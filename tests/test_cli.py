@@ -13,7 +13,8 @@ import pytest
 import torch
 
 import shallowlab
-from shallowlab.devices import available_devices
+from shallowlab.cli.flags import usable_cpus
+from shallowlab.core.devices import available_devices
 from shallowlab.experiments import EXPERIMENTS
 from tests.conftest import Ahead, selected, write_fashion
 
@@ -47,6 +48,11 @@ BAD_USAGE = [
     (["run", "mlp", "--lr", "fast"], "invalid float value: 'fast'"),
     (["run", "mlp", "--hidden", "a,b"], "is not a list of ints"),
     ([], "the following arguments are required"),
+    # more threads than CPUs only wait on each other (1000 on 2 CPUs: minutes for an epoch)
+    (["run", "mlp", "--epochs", "1", "--threads", "1000"],
+     f"--threads 1000 is more than the {usable_cpus()} CPUs this process may run on; give "
+     f"--threads {usable_cpus()} or fewer"),
+    (["run", "all", "--threads", str(usable_cpus() + 1)], "CPUs this process may run on"),
 ]
 
 
@@ -164,7 +170,7 @@ def test_interrupt_exits_130_and_says_interrupted(tmp_path, toy_data, sig):
 
 # --- bad input found by probing (issue 11): one line, exit 2, before any work ---------------
 # More variants of each (every float setting, every experiment with --hidden, every kind of
-# hand edit) are checked in-process in test_settings.py; these run the real command.
+# hand edit) are checked in-process in tests/runs/test_settings.py; these run the real command.
 
 
 def refused(result, status: int = 2) -> str:

@@ -13,7 +13,8 @@ import torch
 from PIL import Image
 from torch import nn
 
-from shallowlab import d2l, timing
+from shallowlab import d2l
+from shallowlab.core import timing
 from shallowlab.d2l import _figures, _train
 from shallowlab.data.idx import read_images, read_labels
 from shallowlab.errors import ShallowlabError
@@ -364,9 +365,9 @@ def test_a_folder_that_cannot_be_written_is_one_warning(tmp_path, monkeypatch, c
 
 
 def test_train_epoch_takes_the_fused_step_for_the_books_concise_nets(monkeypatch):
-    """Section 3.7's net, loss and trainer go through shallowlab.fused; a scratch updater or a
+    """Section 3.7's net, loss and trainer go through shallowlab.core.fused; a scratch updater or a
     mean-reduced loss keep the book's own step."""
-    from shallowlab import fused
+    from shallowlab.core import fused
 
     updates = []
     real_update = fused.FusedStep.update

@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 from shallowlab import d2l
+from shallowlab.core.fused import FusedStep
 from shallowlab.d2l import _figures, _oop
-from shallowlab.fused import FusedStep
 from tests.conftest import write_fashion
 
 pytestmark = pytest.mark.book
@@ -318,13 +318,31 @@ def test_fashion_mnist_is_the_books_data_module(toy_data, monkeypatch, figures):
     assert [f.name.rsplit("-", 1)[1] for f in figures.glob("*.png")] == ["images.png"]
 
 
-def test_fashion_mnist_also_looks_in_the_books_root(tmp_path, monkeypatch):
-    """A reader who ran the book before has ../data/FashionMNIST/raw: it is used first."""
+def _books_root_above(tmp_path, monkeypatch) -> None:
+    """A working directory below a ``data/`` as the book's notebooks leave it (100 and 50
+    toy images), as for a reader who ran them beside the checkout."""
     write_fashion(tmp_path / "data" / "FashionMNIST" / "raw", n_train=100, n_test=50)
     (tmp_path / "work").mkdir()
     monkeypatch.chdir(tmp_path / "work")
+
+
+def test_fashion_mnist_also_looks_in_the_books_root(tmp_path, monkeypatch):
+    """A reader who ran the book before has ../data/FashionMNIST/raw: it is used before the
+    cache and the system's copy."""
+    _books_root_above(tmp_path, monkeypatch)
     data = d2l.FashionMNIST(batch_size=10)
     assert (len(data.train), len(data.val), data.root) == (100, 50, "../data")
+
+
+def test_a_folder_named_by_shallowlab_data_wins_over_the_books_root(tmp_path, toy_data,
+                                                                      monkeypatch):
+    """The book's ../data is a guess; SHALLOWLAB_DATA is the user's word (and the tests')."""
+    _books_root_above(tmp_path, monkeypatch)
+    monkeypatch.setenv("SHALLOWLAB_DATA", str(toy_data))
+    data = d2l.FashionMNIST(batch_size=10)
+    assert (len(data.train), len(data.val)) == (600, 200)
+    train, test = d2l.load_data_fashion_mnist(600)
+    assert (len(train.dataset), len(test.dataset)) == (600, 200)
 
 
 # --- bad use: the book's intent as one clear line ------------------------------------------------

@@ -11,13 +11,14 @@ import sys
 import pytest
 import torch
 
-from shallowlab import metrics, nets
+from shallowlab.core import metrics
+from shallowlab.core.devices import slow_bf16
+from shallowlab.core.fused import layer_dtypes
+from shallowlab.core.loop import evaluate, fit
+from shallowlab.core.steps import AutogradStep, FusedStep, held_for, make_step
 from shallowlab.data import fashion_mnist
 from shallowlab.data.batches import Batches
-from shallowlab.devices import slow_bf16
-from shallowlab.fused import layer_dtypes
-from shallowlab.steps import AutogradStep, FusedStep, held_for, make_step
-from shallowlab.train import evaluate, fit
+from shallowlab.models import nets
 from tests.test_fused import CE, _pair
 from tests.test_train import _toy
 

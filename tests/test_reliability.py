@@ -142,7 +142,7 @@ def test_divergence_stops_with_the_epoch_step_and_learning_rate(tmp_path, data):
     result = cli("run", "mlp", "--lr", 100, "--data-dir", data, "--out", out)
     assert result.returncode == 1
     (line,) = result.stderr.strip().splitlines()
-    assert "training diverged at epoch 1, step " in line
+    assert "training diverged at epoch 1, batch " in line
     assert "the learning rate 100 is too high" in line and "--lr 10 or lower" in line
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "failed" and "diverged" in summary["error"]
@@ -240,7 +240,7 @@ def test_an_interrupt_saves_the_epoch_in_progress_and_resume_continues_exactly(
 
     resumed = cli("run", "--resume", out)
     assert resumed.returncode == 0, resumed.stderr
-    assert f"resuming in epoch 2 after step {partial['step']}" in resumed.stdout
+    assert f"resuming in epoch 2 after batch {partial['step']}" in resumed.stdout
     assert _history(out) == _history(reference)
     ours, theirs = load_file(out / "model.safetensors"), load_file(reference / "model.safetensors")
     assert all(torch.equal(ours[k], theirs[k]) for k in theirs)  # bit for bit
@@ -263,8 +263,8 @@ def interrupt_in_epoch_2(args, out, sig):
     proc.send_signal(sig)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
-    assert "shallowlab: interrupted" in stderr
-    assert "interrupted: checkpoint at epoch 2, step " in stdout
+    assert f"shallowlab: interrupted by {signal.Signals(sig).name}" in stderr
+    assert "interrupted: checkpoint at epoch 2, batch " in stdout
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "interrupted" and summary["epochs"] == 1
     partial = torch.load(out / "checkpoint.pt", weights_only=True)["partial"]

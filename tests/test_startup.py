@@ -13,7 +13,7 @@ from shallowlab.experiments import CATALOG, EXPERIMENTS
 PROBE_OPTIMIZER = """
 import sys, torch
 if sys.argv[1] == "lazy":
-    from shallowlab import lazy_dynamo
+    from shallowlab.core import lazy_dynamo
     lazy_dynamo.defer()
 torch.manual_seed(0)
 w = torch.randn(20, 10, requires_grad=True)
@@ -85,7 +85,7 @@ def test_once_dynamo_is_imported_torchs_own_wrappers_run(monkeypatch):
     import torch
     import torch._dynamo  # what torch.compile does first
 
-    from shallowlab import lazy_dynamo
+    from shallowlab.core import lazy_dynamo
 
     lazy_dynamo.defer()
     breaks = []

@@ -14,11 +14,12 @@ import pytest
 import torch
 from torch import nn
 
-from shallowlab import nets, term
-from shallowlab.callbacks import Callback
+from shallowlab import term
+from shallowlab.core.callbacks import Callback
+from shallowlab.core.loop import fit
+from shallowlab.core.steps import AutogradStep
 from shallowlab.data.batches import Batches
-from shallowlab.steps import AutogradStep
-from shallowlab.train import fit
+from shallowlab.models import nets
 from tests.conftest import toy_images
 
 pty = pytest.importorskip("pty", reason="pseudo-terminals are a POSIX facility")
@@ -143,13 +144,13 @@ def test_colour_follows_the_stream_and_no_color(monkeypatch, tmp_path):
 
 
 class _Pace(Callback):
-    """Makes every step last ``seconds`` at least (the wait comes after the bar's
-    ``on_step_begin`` and before its ``on_step_end``, as a step's own work does)."""
+    """Makes every batch last ``seconds`` at least (the wait comes after the bar's
+    ``on_batch_begin`` and before its ``on_batch_end``, as a step's own work does)."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
 
-    def on_step_begin(self, epoch, step) -> None:
+    def on_batch_begin(self, state) -> None:
         time.sleep(self.seconds)
 
 

@@ -6,14 +6,14 @@ import pytest
 import torch
 from torch import nn
 
-import shallowlab.train
-from shallowlab import nets
-from shallowlab.callbacks import Callback, EachEpoch, LrSchedule, format_record
+import shallowlab.core.loop
+from shallowlab.core.callbacks import Callback, EachEpoch, LrSchedule, format_record
+from shallowlab.core.devices import resolve_device
+from shallowlab.core.loop import HISTORY_KEYS, DivergenceGuard, Sums, evaluate, fit
+from shallowlab.core.steps import AutogradStep
 from shallowlab.data.batches import Batches
-from shallowlab.devices import resolve_device
 from shallowlab.errors import DivergedError
-from shallowlab.steps import AutogradStep
-from shallowlab.train import HISTORY_KEYS, DivergenceGuard, Sums, evaluate, fit
+from shallowlab.models import nets
 from tests.conftest import toy_images
 
 CE = nn.CrossEntropyLoss(reduction="none")
@@ -69,9 +69,9 @@ def test_the_train_metrics_are_means_over_the_examples_as_trained():
     losses, hits = [], []
 
     class Spy(Callback):
-        def on_step_end(self, epoch, step, loss, sums):
-            losses.append(sums.loss)
-            hits.append(sums.hits)
+        def on_batch_end(self, state):
+            losses.append(state.sums.loss)
+            hits.append(state.sums.hits)
 
     (record,) = fit(_step(model), _toy(600, 1), epochs=1, progress=False, log=lambda s: None,
                     callbacks=[Spy()])
@@ -84,29 +84,30 @@ def test_callbacks_see_every_hook_in_order():
     calls = []
 
     class Recorder(Callback):
-        def on_epoch_begin(self, epoch, steps):
-            calls.append(("epoch_begin", epoch, steps))
+        def on_epoch_begin(self, state):
+            calls.append(("epoch_begin", state.epoch, state.batches))
 
-        def on_step_begin(self, epoch, step):
-            calls.append(("step_begin", epoch, step))
+        def on_batch_begin(self, state):
+            calls.append(("batch_begin", state.epoch, state.batch))
 
-        def on_step_end(self, epoch, step, loss, sums):
-            calls.append(("step_end", epoch, step))
+        def on_batch_end(self, state):
+            calls.append(("batch_end", state.epoch, state.batch))
 
-        def on_epoch_end(self, history):
-            calls.append(("epoch_end", len(history)))
+        def on_epoch_end(self, state):
+            calls.append(("epoch_end", len(state.history)))
 
-        def on_fit_end(self, history):
-            calls.append(("fit_end", len(history)))
+        def on_fit_end(self, state):
+            calls.append(("fit_end", len(state.history)))
 
     fit(_step(_softmax()), _toy(100, 1, batch_size=50), epochs=2, progress=False,
         log=lambda s: None, callbacks=[Recorder()])
-    epoch = [("step_begin", 1, 1), ("step_end", 1, 1), ("step_begin", 1, 2), ("step_end", 1, 2)]
+    epoch = [("batch_begin", 1, 1), ("batch_end", 1, 1), ("batch_begin", 1, 2),
+             ("batch_end", 1, 2)]
     assert calls[:6] == [("epoch_begin", 1, 2), *epoch, ("epoch_end", 1)]
     assert calls[6] == ("epoch_begin", 2, 2) and calls[-2:] == [("epoch_end", 2), ("fit_end", 2)]
 
 
-def test_a_batch_size_plan_and_an_lr_schedule_are_followed_every_epoch_and_step():
+def test_a_batch_size_plan_and_an_lr_schedule_are_followed_every_epoch_and_batch():
     X, y = torch.randn(100, 4), torch.arange(100) % 3
     model = nn.Sequential(nn.Linear(4, 3))
     optimizer = torch.optim.SGD(model.parameters(), lr=123.0)
@@ -115,10 +116,10 @@ def test_a_batch_size_plan_and_an_lr_schedule_are_followed_every_epoch_and_step(
     seen = []
 
     class Spy(Callback):
-        def on_step_end(self, epoch, step, loss, sums):
-            seen.append((epoch, step, optimizer.param_groups[0]["lr"]))
+        def on_batch_end(self, state):
+            seen.append((state.epoch, state.batch, optimizer.param_groups[0]["lr"]))
 
-    schedule = LrSchedule(optimizer, lambda t: 1 - t, epochs=3)
+    schedule = LrSchedule(optimizer, lambda t: 1 - t)
     fit(AutogradStep(model, CE, optimizer), train, epochs=3, progress=False,
         log=lambda s: None, callbacks=[schedule, Spy()])
     steps = {e: [s for e2, s, _ in seen if e2 == e] for e in (1, 2, 3)}
@@ -150,7 +151,7 @@ def test_the_guard_stops_a_blow_up_and_judges_by_the_history(on_host):
     with pytest.raises(DivergedError) as caught:
         guard.check(3, value(20_001.0))
         guard.flush()
-    assert caught.value.epoch == 1 and caught.value.step == 3
+    assert caught.value.epoch == 1 and caught.value.batch == 3
     resumed = DivergenceGuard(on_host)
     resumed.load_state_dict(guard.state_dict())
     resumed.start(2, [{"train_loss": 0.5}])  # epoch 1's mean, not the first batch, from now on
@@ -172,7 +173,7 @@ def test_evaluate_weights_batches_by_their_size():
 def test_fit_reads_the_host_once_per_epoch_not_per_batch(monkeypatch):
     """On an accelerator (the path taken wherever a host read is not free, here forced on the
     CPU): no .item() per batch, so host reads stay constant as the number of batches grows."""
-    monkeypatch.setattr(shallowlab.train, "reads_are_free", lambda device: False)
+    monkeypatch.setattr(shallowlab.core.loop, "reads_are_free", lambda device: False)
     calls = []
     real_item = torch.Tensor.item
     monkeypatch.setattr(torch.Tensor, "item", lambda t: calls.append(1) or real_item(t))

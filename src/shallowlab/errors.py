@@ -14,13 +14,13 @@ class ConfigError(ShallowlabError):
 
 
 class DivergedError(ShallowlabError):
-    """Training diverged: the run stopped before the offending step changed the model."""
+    """Training diverged: the run stopped before the offending batch changed the model."""
 
-    def __init__(self, epoch: int, step: int, loss: float, first: float,
+    def __init__(self, epoch: int, batch: int, loss: float, first: float,
                  last_good: float | None) -> None:
-        self.epoch, self.step, self.loss = epoch, step, loss
+        self.epoch, self.batch, self.loss = epoch, batch, loss
         what = f"the loss is {loss}" if loss != loss or abs(loss) == float("inf") else \
             f"the loss rose to {loss:.3g}, over 10^4 times its early value {first:.3g}"
         last = f"{last_good:.3g}" if last_good is not None else "none"
-        super().__init__(f"training diverged at epoch {epoch}, step {step}: {what} "
+        super().__init__(f"training diverged at epoch {epoch}, batch {batch}: {what} "
                          f"(last batch loss before it: {last})")

@@ -5,8 +5,8 @@ import re
 import pytest
 import torch
 
-from shallowlab import plots
 from shallowlab.experiments import autograd
+from shallowlab.figures import plots
 from tests.conftest import run_experiment
 
 STEP = re.compile(r"step +(\d+) +w (\S+) +loss (\S+) +grad (\S+)")

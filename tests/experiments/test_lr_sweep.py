@@ -15,7 +15,7 @@ def test_lr_sweep_finds_the_divergent_rate_and_a_best_one_at_the_noise_floor(tmp
     assert tuple(runs) == lr_sweep.RATES
     assert summary["diverged_lrs"] == [3.0] and runs[3.0]["diverged"]
     # fit stopped it in its first epoch, before any loss became inf, and says where
-    assert runs[3.0]["stopped_at"].startswith("epoch 1, step ")
+    assert runs[3.0]["stopped_at"].startswith("epoch 1, batch ")
     assert runs[3.0]["losses"] == runs[3.0]["losses"][:1]
     assert all(r["stopped_at"] is None for lr, r in runs.items() if lr != 3.0)
     assert json.loads((tmp_path / "summary.json").read_text()) == summary

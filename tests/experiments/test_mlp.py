@@ -18,8 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from shallowlab.experiments import EXPERIMENTS, execute, resolve
-from shallowlab.runs import RunDir
+from shallowlab.experiments import EXPERIMENTS
+from shallowlab.runs.folder import RunDir
+from shallowlab.runs.lifecycle import execute
+from shallowlab.runs.settings import resolve
 from tests.conftest import Ahead, late_test_acc, real_data_dir, selected
 from tests.test_cli import RUN_FILES, cli
 

@@ -21,7 +21,7 @@ import shallowlab
 from shallowlab.cli import run, sweep
 from shallowlab.cli.flags import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Parser
 from shallowlab.errors import ConfigError, ShallowlabError
-from shallowlab.term import colour
+from shallowlab.term import colour, reader_gone
 
 
 def build_parser(experiment_names: list[str]) -> argparse.ArgumentParser:
@@ -57,7 +57,9 @@ def _add_report_and_runs(sub) -> None:
 
 
 def _sigterm(signum, frame):
-    raise KeyboardInterrupt
+    from shallowlab.core.state import Interrupted
+
+    raise Interrupted(signum)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -74,7 +76,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _runs(args: argparse.Namespace) -> int:
-    from shallowlab import runs_table
+    from shallowlab.runs import table as runs_table
 
     rows = runs_table.rows(runs_table.find([args.dir]))
     print(json.dumps(rows, indent=2) if args.json else runs_table.table(rows))
@@ -117,8 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ShallowlabError) as e:
         print(f"shallowlab: {colour('error:', 'red', sys.stderr)} {e}", file=sys.stderr)
         return EXIT_USAGE if isinstance(e, ConfigError) else EXIT_FAILED
-    except KeyboardInterrupt:
-        print(f"shallowlab: {colour('interrupted', 'yellow', sys.stderr)}", file=sys.stderr)
+    except KeyboardInterrupt as e:
+        said = str(e) or "interrupted"  # Interrupted says by which signal
+        print(f"shallowlab: {colour(said, 'yellow', sys.stderr)}", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 
@@ -130,8 +133,19 @@ def entry() -> None:
     (they are written whole, :mod:`shallowlab.files`), so after flushing the output the program
     ends with ``os._exit``; with Ray connected (a sweep) it exits normally, so Ray's driver
     says goodbye to its cluster.
+
+    When the reader of its output goes away (``shallowlab runs | head -1``) the command stops
+    at its next line and ends quietly with status 0, as having given the reader what it asked
+    for; a run stopped so says ``interrupted`` in its folder.
     """
-    code = main()
+    try:
+        code = main()
+    except BrokenPipeError:
+        if not reader_gone(sys.stdout):  # another pipe broke: a failure, shown as one
+            raise
+        # what is still buffered goes nowhere, so that no flush complains at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = EXIT_OK
     if "ray" in sys.modules:
         raise SystemExit(code)
     for stream in (sys.stdout, sys.stderr):

@@ -7,6 +7,9 @@ Exit status: 0 done, 1 failed at run time, 2 bad usage or configuration, 130 int
 from __future__ import annotations
 
 import argparse
+import os
+
+from shallowlab.errors import ConfigError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 # a command's own options: everything else it parsed is an experiment's setting
@@ -72,3 +75,25 @@ def overrides(args: argparse.Namespace) -> dict:
         if given[key] is not None:
             given[key] = tuple(x for part in given[key] for x in part)
     return given
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on: its affinity mask where the OS keeps one (``taskset``
+    or a container may allow fewer than the machine has), else the machine's count."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def check_threads(threads: int | None) -> None:
+    """``--threads`` from 1 to :func:`usable_cpus`, else ConfigError. More threads than CPUs
+    only wait on each other, and torch's spin while they wait: ``--threads 1000`` on 2 CPUs
+    took minutes over an epoch of seconds."""
+    if threads is None:
+        return
+    if threads < 1:
+        raise ConfigError(f"--threads {threads} is invalid: it must be an integer >= 1")
+    most = usable_cpus()
+    if threads > most:
+        raise ConfigError(f"--threads {threads} is more than the {most} CPUs this process may "
+                          f"run on; give --threads {most} or fewer")

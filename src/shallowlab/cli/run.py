@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from shallowlab.cli.flags import EXIT_FAILED, EXIT_OK, overrides, settings
+from shallowlab.cli.flags import EXIT_FAILED, EXIT_OK, check_threads, overrides, settings
 from shallowlab.errors import ConfigError
 from shallowlab.term import colour, silent
 
@@ -24,7 +24,8 @@ def add_parser(sub, experiment_names: list[str]) -> None:
                      "raise its epoch count; nothing else can change)")
     settings(run)
     run.add_argument("--threads", type=int, metavar="N",
-                     help="CPU threads for torch (default: torch's choice, one per core)")
+                     help="CPU threads for torch, at most the CPUs this process may run on "
+                     "(default: torch's choice, one per core)")
     run.add_argument("--out", help="run folder (default: runs/NAME-TIMESTAMP)")
     run.add_argument("--quiet", action="store_true", help="print only the result: no progress "
                      "bar, no per-epoch or log lines (the run folder is written the same)")
@@ -53,19 +54,19 @@ def _table(summary: dict) -> str:
 
 
 def command(args: argparse.Namespace, experiments: dict) -> int:
-    from shallowlab import painter
+    from shallowlab.figures import painter
 
+    check_threads(args.threads)  # how fast, not what: not a setting of the run
     if "torch" not in sys.modules:  # matplotlib's import and the figures, beside torch's
         painter.start()
-    from shallowlab import lazy_dynamo
-    from shallowlab.experiments import execute, resolve
-    from shallowlab.runs import RunDir, default_dir
+    from shallowlab.core import lazy_dynamo
+    from shallowlab.runs.folder import RunDir, default_dir
+    from shallowlab.runs.lifecycle import execute
+    from shallowlab.runs.settings import resolve
 
     lazy_dynamo.defer()  # torch.optim imports torch._dynamo only where something compiles
 
-    if args.threads is not None:  # how fast, not what: not a setting of the run
-        if args.threads < 1:
-            raise ConfigError(f"--threads {args.threads} is invalid: it must be an integer >= 1")
+    if args.threads is not None:
         import torch
 
         torch.set_num_threads(args.threads)
@@ -97,8 +98,8 @@ def command(args: argparse.Namespace, experiments: dict) -> int:
 
 
 def _run_all(args: argparse.Namespace) -> int:
-    from shallowlab.runs import default_dir
-    from shallowlab.suite import run_all
+    from shallowlab.report.suite import run_all
+    from shallowlab.runs.folder import default_dir
 
     given = sorted(k for k, v in overrides(args).items() if v is not None and k != "data_dir")
     if given or args.resume:
@@ -123,7 +124,7 @@ def _resumed(args: argparse.Namespace, experiments: dict):
     The saved settings pass the checks the flags pass (:func:`resolve_saved`), so a
     hand-edited config.json is refused in a line naming the file and the entry.
     """
-    from shallowlab.experiments.base import resolve, resolve_saved
+    from shallowlab.runs.settings import resolve, resolve_saved
 
     path = Path(args.resume) / "config.json"
     try:

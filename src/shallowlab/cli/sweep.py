@@ -1,5 +1,11 @@
 """``shallowlab sweep``: the ``--grid`` flags read as the run flags they name, and the sweep
-carried out by :mod:`shallowlab.sweep`."""
+carried out by :mod:`shallowlab.sweep`.
+
+Every refusal that the flags alone decide (a number out of range, flags that exclude each
+other, a ``--grid`` item that is not a run flag, not a value of it, or sweeps nothing) is made
+before torch is imported, so it answers in a fraction of a second; what needs the experiment
+(a value out of its range, a flag it does not take) is checked by :func:`shallowlab.sweep.plan`.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,19 @@ import argparse
 import sys
 from pathlib import Path
 
-from shallowlab.cli.flags import EXIT_FAILED, EXIT_OK, Parser, overrides, settings
+from shallowlab.cli.flags import (
+    EXIT_FAILED,
+    EXIT_OK,
+    Parser,
+    check_threads,
+    overrides,
+    settings,
+)
 from shallowlab.errors import ConfigError
+from shallowlab.term import silent
+
+RANGES = ("log", "uniform")  # shallowlab.sweep.spec.RANGES, here without importing torch
+SPEC_FILE = "sweep.json"  # shallowlab.sweep.SPEC_FILE
 
 
 def add_parser(sub, experiment_names: list[str]) -> None:
@@ -42,6 +59,8 @@ def add_parser(sub, experiment_names: list[str]) -> None:
     sweep.add_argument("--resume", metavar="SWEEP_DIR",
                        help="run the trials of the sweep in SWEEP_DIR not yet completed "
                        "(continuing interrupted ones from their checkpoints)")
+    sweep.add_argument("--quiet", action="store_true", help="print only the result: no line "
+                       "per trial (the sweep folder is written the same)")
 
 
 class Strict(Parser):
@@ -66,8 +85,6 @@ def _grid_value(parser: argparse.ArgumentParser, item: str, flag: str, token: st
 
 def _grid(items: list[str]) -> tuple[dict, dict]:
     """``--grid`` items as typed values: ({setting: [values]}, {setting: (kind, low, high)})."""
-    from shallowlab.sweep.spec import RANGES
-
     parser = Strict(prog="shallowlab sweep", add_help=False)
     settings(parser)
     known = vars(parser.parse_args([]))
@@ -93,13 +110,14 @@ def _grid(items: list[str]) -> tuple[dict, dict]:
             ranges[key] = (kind, low, high)
         else:
             grid[key] = [_grid_value(parser, item, flag, v) for v in values.split(",") if v]
+            if not grid[key]:
+                raise ConfigError(f"--grid {flag[2:]}= lists no values; give one or more: "
+                                  f"--grid {flag[2:]}=V1,V2")
     return grid, ranges
 
 
-def command(args: argparse.Namespace, experiments: dict, argv: list[str]) -> int:
-    from shallowlab import sweep
-    from shallowlab.runs import default_dir
-
+def _refuse(args: argparse.Namespace) -> tuple[dict, dict]:
+    """Every refusal the flags alone decide, torch not imported; the --grid items parsed."""
     for flag in ("workers", "threads", "seeds", "sample"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
             raise ConfigError(f"--{flag} {getattr(args, flag)} is invalid: it must be an "
@@ -109,6 +127,8 @@ def command(args: argparse.Namespace, experiments: dict, argv: list[str]) -> int
     if args.ray and args.workers:
         raise ConfigError("--workers is for a sweep on this machine; on Ray, the cluster's CPUs "
                           "and --cpus-per-trial decide how many trials run at once")
+    if not args.ray:  # on Ray the trials run on the cluster's machines, not this one's CPUs
+        check_threads(args.threads)
     if args.resume:
         fixed = [k for k, v in overrides(args).items() if v is not None]
         fixed += [k for k in ("name", "grid", "sample", "sample_seed", "seeds", "threads", "out")
@@ -116,38 +136,66 @@ def command(args: argparse.Namespace, experiments: dict, argv: list[str]) -> int
         if fixed:
             raise ConfigError(f"{'--' + fixed[0].replace('_', '-')} cannot change when resuming "
                               "a sweep; only --workers, --ray and --cpus-per-trial can")
-        folder = Path(args.resume)
-        spec, trials = sweep.load(folder)
-    elif not args.name:
+        if not (Path(args.resume) / SPEC_FILE).is_file():
+            raise ConfigError(f"--resume {args.resume}: no readable {SPEC_FILE} of a shallowlab "
+                              "sweep there; give the folder a sweep was started in")
+        return {}, {}
+    if not args.name:
         raise ConfigError("give an experiment NAME (see `shallowlab list`), or --resume "
                           "SWEEP_DIR")
+    grid, ranges = _grid(args.grid)
+    if ranges and args.sample is None:
+        key, (kind, _, _) = next(iter(ranges.items()))
+        raise ConfigError(f"--grid {key.replace('_', '-')}={kind}:... is a range, drawn from "
+                          "only in random search; add --sample N")
+    if not grid and not ranges and (args.seeds or 1) < 2:
+        raise ConfigError("nothing to sweep: give --grid NAME=V1,V2,... (any run flag), "
+                          "or --seeds K with K >= 2")
+    return grid, ranges
+
+
+def _new_spec(args: argparse.Namespace, experiments: dict, grid: dict, ranges: dict, cores):
+    """The sweep the flags describe (the experiment's own checks come in ``plan``)."""
+    from shallowlab.sweep import Spec
+
+    experiment = experiments[args.name]
+    fixed = {k: v for k, v in overrides(args).items() if v is not None}
+    k = args.seeds or 1
+    if "seed" in experiment.defaults:
+        base = fixed.pop("seed", experiment.defaults["seed"])
+        seeds = [base + i for i in range(k)]
+    elif k > 1:
+        raise ConfigError(f"--seeds {k} does not apply to {args.name}: it has no --seed")
+    else:
+        seeds = [None]
+    threads = args.threads or (max(1, cores // args.workers) if args.workers else
+                               max(1, int(args.cpus_per_trial or 1)))
+    return Spec(args.name, fixed, grid, ranges, args.sample, args.sample_seed or 0, seeds,
+                threads)
+
+
+def command(args: argparse.Namespace, experiments: dict, argv: list[str]) -> int:
+    grid, ranges = _refuse(args)  # before torch: a refusal answers at once
+    from shallowlab import sweep
+    from shallowlab.runs.folder import default_dir
+
+    if args.resume:
+        folder = Path(args.resume)
+        spec, trials = sweep.load(folder)
     ray = None
     if args.ray:
         from shallowlab.sweep.cluster import connect
 
         ray = connect(args.ray)
     if not args.resume:
-        experiment = experiments[args.name]
-        fixed = {k: v for k, v in overrides(args).items() if v is not None}
-        k = args.seeds or 1
-        if "seed" in experiment.defaults:
-            base = fixed.pop("seed", experiment.defaults["seed"])
-            seeds = [base + i for i in range(k)]
-        elif k > 1:
-            raise ConfigError(f"--seeds {k} does not apply to {args.name}: it has no --seed")
-        else:
-            seeds = [None]
-        grid, ranges = _grid(args.grid)
-        threads = args.threads or (max(1, sweep.cores() // args.workers) if args.workers else
-                                   max(1, int(args.cpus_per_trial or 1)))
-        spec = sweep.Spec(args.name, fixed, grid, ranges, args.sample, args.sample_seed or 0,
-                          seeds, threads)
+        spec = _new_spec(args, experiments, grid, ranges, sweep.cores())
         folder = Path(args.out) if args.out else default_dir(f"sweep-{args.name}")
         trials = sweep.plan(spec, folder, ["shallowlab", *argv])
     workers = args.workers or max(1, sweep.cores() // spec.threads)
     try:
-        rows = sweep.execute(spec, trials, folder, workers=workers, ray=ray,
-                             cpus_per_trial=args.cpus_per_trial)
+        rows = sweep.run_trials(spec, trials, folder, workers=workers, ray=ray,
+                                cpus_per_trial=args.cpus_per_trial,
+                                log=silent if args.quiet else print)
     except KeyboardInterrupt:
         print(f"shallowlab: finish the sweep with: shallowlab sweep --resume {folder}",
               file=sys.stderr)

@@ -25,6 +25,10 @@ What differs is underneath:
 * ``Trainer.fit`` runs the book's loop (``training_step``, ``validation_step``, ``plot`` at
   the book's cadence) with no host read per batch, and the fused step where the model is the
   book's kind of classifier (:mod:`._oop`).
+* Three extras the book does not have, for its sections on autograd and backpropagation:
+  ``draw_graph`` (the autograd graph with every value and gradient, through Graphviz),
+  ``record`` (keeps those values for it) and ``gradcheck`` (autograd against finite
+  differences), from :mod:`shallowlab.graph`.
 * ``train_ch3`` prints one line per epoch, and its sanity checks raise ``TrainingCheckError``
   (one line, and still an ``AssertionError``) instead of bare asserts; the chapter-3 trainers
   stay on the CPU unless the net's parameters live elsewhere, and then the batches follow them
@@ -36,7 +40,8 @@ Nothing else in shallowlab imports this package.
 import torch
 from torch import nn
 
-from shallowlab import lazy_dynamo, scratch
+from shallowlab.core import lazy_dynamo
+from shallowlab.core.timing import Timer
 from shallowlab.d2l._data import (
     FashionMNISTSplit,
     TensorLoader,
@@ -78,10 +83,11 @@ from shallowlab.d2l._train import (
     train_ch3,
     train_epoch_ch3,
 )
-from shallowlab.timing import Timer
+from shallowlab.graph import draw_graph, gradcheck, record
+from shallowlab.models import scratch
 
 # The book's torch.optim.SGD steps without importing torch._dynamo (1.5-3 s) until something
-# compiles: the same arithmetic, see shallowlab.lazy_dynamo.
+# compiles: the same arithmetic, see shallowlab.core.lazy_dynamo.
 lazy_dynamo.defer()
 
 linreg = scratch.linreg  # y_hat = X w + b
@@ -139,4 +145,6 @@ __all__ = [
     "reshape", "set_axes", "set_figsize", "sgd", "show_images", "sin", "sinh", "size",
     "squared_loss", "stack", "synthetic_data", "tanh", "tensor", "to", "train_ch3",
     "train_epoch_ch3", "transpose", "try_all_gpus", "try_gpu", "use_svg_display", "zeros",
+    # extras beyond the book (docs/d2l.md): the graph of a computation, a gradient checker
+    "draw_graph", "gradcheck", "record",
 ]

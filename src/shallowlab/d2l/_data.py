@@ -9,6 +9,7 @@ them: one gather per batch, with the ``DataLoader``'s visible behaviour (``len()
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 
 import torch
@@ -124,10 +125,12 @@ def fashion_mnist_splits(resize=None, root=None) -> tuple[FashionMNISTSplit, Fas
 
 
 def fashion_mnist_in(root=None) -> fashion_mnist.FashionMNIST:
-    """Fashion-MNIST from the folder ``root`` if it holds the files, else found as
-    ``shallowlab data`` finds it; read from disk once per process while the files stay as
-    they are."""
-    folder = Path(root) if root and fashion_mnist.files_in(Path(root)) else None
+    """Fashion-MNIST as ``shallowlab data`` finds it, with the book's ``root`` (``../data``,
+    relative to the working directory) tried after ``$SHALLOWLAB_DATA`` and before the cache:
+    a folder the user named wins over one the book guesses. Read from disk once per process
+    while the files stay as they are."""
+    guessed = root and not os.environ.get("SHALLOWLAB_DATA")
+    folder = Path(root) if guessed and fashion_mnist.files_in(Path(root)) else None
     files = sorted(fashion_mnist.locate(folder).values())
     stats = [p.stat() for p in files]
     stamp = tuple((str(p), s.st_mtime_ns, s.st_size) for p, s in zip(files, stats))

@@ -106,7 +106,8 @@ class FashionMNIST(DataModule):
     ``train`` (60,000 images) and ``val`` (10,000) are datasets as torchvision's; their batches
     are index slices of tensors in memory, in a new order each pass for training. The files are
     found as ``shallowlab data`` finds them, and in ``root`` if it holds them (as the book's
-    ``../data/FashionMNIST/raw``); ``num_workers`` is accepted and not needed.
+    ``../data/FashionMNIST/raw``) unless ``$SHALLOWLAB_DATA`` names a folder: that comes first.
+    ``num_workers`` is accepted and not needed.
     """
 
     def __init__(self, batch_size=64, resize=(28, 28)):

@@ -11,7 +11,7 @@ validation). What differs is underneath:
 * where the model is the book's kind of classifier (``net`` an ``nn.Sequential`` of ``Flatten``,
   ``Linear`` and ``ReLU``, a ``forward`` that computes ``net(X)`` and a ``loss`` that computes
   the mean cross-entropy, the book's ``training_step``, plain SGD, no clipping), a training
-  batch is :class:`shallowlab.fused.FusedStep`: the same arithmetic as autograd's, written
+  batch is :class:`shallowlab.core.fused.FusedStep`: the same arithmetic as autograd's, written
   out, with the same loss handed to ``plot``;
 * bad use (no ``loss``, no ``lr`` for the default optimizer, ``max_epochs=0``, a data module
   with no ``get_dataloader``) says what to write, in one line.
@@ -24,11 +24,11 @@ import sys
 import torch
 from torch import nn
 
+from shallowlab.core.fused import FusedStep, unsupported
 from shallowlab.d2l import _devices
 from shallowlab.d2l._data import load_array
 from shallowlab.d2l._figures import FIGURES, ProgressBoard
 from shallowlab.d2l._hyper import HyperParameters
-from shallowlab.fused import FusedStep, unsupported
 
 
 class Module(nn.Module, HyperParameters):

@@ -11,10 +11,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from shallowlab.core.steps import make_step
 from shallowlab.d2l._data import get_fashion_mnist_labels
 from shallowlab.d2l._figures import FIGURES, Animator, show_images
 from shallowlab.errors import ShallowlabError
-from shallowlab.steps import make_step
 
 
 class TrainingCheckError(ShallowlabError, AssertionError):
@@ -96,7 +96,7 @@ def train_epoch_ch3(net, train_iter, loss, updater) -> tuple[float, float]:
     ``updater(batch_size)`` after ``l.sum().backward()``, as the book's ``sgd`` expects. A
     mean-reduced loss counts as its mean times the batch size, so the loss returned is a mean
     per example either way. Where it applies (the book's concise softmax regression and MLP
-    with SGD), the step is :class:`shallowlab.fused.FusedStep`: the same arithmetic, faster.
+    with SGD), the step is :class:`shallowlab.core.fused.FusedStep`: the same arithmetic, faster.
     """
     if isinstance(net, nn.Module):
         net.train()

@@ -6,8 +6,8 @@ with a ``DataLoader`` costs a Python call, a conversion and a collation per exam
 
 A ``transform`` converts each gathered ``X`` batch, so that the data can be held in another
 form than it is trained in: Fashion-MNIST's images as uint8, a quarter of float32's bytes, each
-batch becoming float32 as it is gathered (:func:`to_unit`). On a 2-core AVX2 CPU that measured
-slower than holding float32 (``python -m benchmarks.held``), which the runs do.
+batch becoming float32 as it is gathered (:func:`to_unit`). The runs hold float32, which
+``benchmarks.held`` found the faster of the two (docs/speed.md).
 """
 
 from __future__ import annotations

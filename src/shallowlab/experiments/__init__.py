@@ -3,7 +3,7 @@
 ``CATALOG`` says what each is (its module, its title, its presets) without importing it, so
 that ``shallowlab list`` and ``--help`` answer without torch. ``EXPERIMENTS`` maps a name to
 its :class:`Experiment`, importing the experiment's module the first time it is asked for;
-``Experiment``, ``Headline``, ``execute`` and ``resolve`` come from ``base`` on first use too.
+``Experiment`` and ``Headline`` come from ``base`` on first use too.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ CATALOG: dict[str, Entry] = {
     "weight-decay": Entry("weight_decay", "weight decay on 200 inputs and 20 examples, swept "
                           "over lambda (d2l 4.5)"),
     "dropout": Entry("dropout", "dropout on a 784-256-256-10 MLP against none (d2l 4.6)"),
+    "backprop": Entry("backprop", "backpropagation by hand against autograd: y = w x, "
+                      "Mazur's 2-2-2 network, the book's graph (d2l 4.7)"),
     "stability": Entry("stability", "vanishing and exploding gradients; initialisation "
                        "(d2l 4.8)"),
     "label-smoothing": Entry("label_smoothing", "label smoothing: accuracy and calibration on "
@@ -68,7 +70,7 @@ class _Experiments(Mapping):
 
 
 EXPERIMENTS: Mapping = _Experiments()
-_FROM_BASE = ("Experiment", "Headline", "execute", "resolve")
+_FROM_BASE = ("Experiment", "Headline")
 
 
 def __getattr__(name: str):

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import torch
 
-from shallowlab import plots
 from shallowlab.experiments import title
 from shallowlab.experiments.base import Experiment
+from shallowlab.figures import plots
 
 TITLE = title("autograd")
 X = torch.tensor([1.0, 2.0, 3.0])

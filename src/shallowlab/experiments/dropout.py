@@ -23,18 +23,18 @@ from __future__ import annotations
 
 import json
 
-from shallowlab import plots
+from shallowlab.core.loop import evaluate
 from shallowlab.data.batches import Batches
 from shallowlab.experiments import mlp, title
 from shallowlab.experiments.base import Experiment, Headline
-from shallowlab.experiments.classify import (
+from shallowlab.figures import plots
+from shallowlab.runs.classifier import (
     EVAL_BATCH,
     check_scratch,
     common_defaults,
     train_classifier,
 )
-from shallowlab.runs import RunDir
-from shallowlab.train import evaluate
+from shallowlab.runs.folder import RunDir
 
 TITLE = title("dropout")
 BOOK_ACC, BOOK_EPOCHS = 0.85, 10  # the book's test accuracy with dropout (0.2, 0.5)

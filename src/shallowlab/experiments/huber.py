@@ -21,14 +21,15 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from shallowlab import scratch
-from shallowlab.callbacks import EachEpoch
+from shallowlab.core.callbacks import EachEpoch
+from shallowlab.core.loop import fit
+from shallowlab.core.steps import AutogradStep
 from shallowlab.data import synthetic
 from shallowlab.data.batches import Batches
-from shallowlab.experiments import figures, linreg, title
+from shallowlab.experiments import linreg, title
 from shallowlab.experiments.base import Experiment
-from shallowlab.steps import AutogradStep
-from shallowlab.train import fit
+from shallowlab.figures import lessons
+from shallowlab.models import scratch
 
 TITLE = title("huber")
 FRACTION, SHIFT, DELTA = 0.05, (10.0, 50.0), 1.0
@@ -85,7 +86,7 @@ def run(config, run_dir, log):
     ratio = fits["squared"]["error"] / fits["huber"]["error"]
     log(f"Huber's fit is {ratio:.0f} x closer to the truth than the squared loss's")
 
-    run_dir.save_figure("huber.png", figures.robust_fit,
+    run_dir.save_figure("huber.png", lessons.robust_fit,
                         {f"{n} loss": f["errors"] for n, f in fits.items()},
                         {f"{n} loss": f["residuals"][~outlier] for n, f in fits.items()},
                         span=2.0, title=f"{config['impl']}: {int(outlier.sum())} outliers "

@@ -16,23 +16,24 @@ from __future__ import annotations
 
 import torch
 
-from shallowlab import metrics
+from shallowlab.core import metrics
 from shallowlab.data.batches import Batches
-from shallowlab.experiments import figures, mlp, title
+from shallowlab.experiments import mlp, title
 from shallowlab.experiments.base import Experiment
-from shallowlab.experiments.classify import (
+from shallowlab.figures import lessons
+from shallowlab.runs.classifier import (
     check_scratch,
     common_defaults,
     train_classifier,
 )
-from shallowlab.runs import RunDir
+from shallowlab.runs.folder import RunDir
 
 TITLE = title("label-smoothing")
 BINS = 15
 
 
 @torch.no_grad()
-def test_probabilities(model, test: Batches) -> tuple[torch.Tensor, torch.Tensor]:
+def probabilities_of(model, test: Batches) -> tuple[torch.Tensor, torch.Tensor]:
     """Softmax probabilities (n, 10) of the model on the test set, and the labels (n,)."""
     model.eval()
     probs = torch.cat([torch.softmax(model(X), dim=1) for X, _ in test])
@@ -46,7 +47,7 @@ def run(config, run_dir, log):
         settings = {**config, "label_smoothing": eps}
         extra, prepared = train_classifier(settings, RunDir(run_dir / name), log, mlp.build,
                                            f"{mlp.TITLE}, label smoothing {eps:g}")
-        probs, y = test_probabilities(prepared.step.model, prepared.test)
+        probs, y = probabilities_of(prepared.step.model, prepared.test)
         ece = metrics.calibration_error(probs, y, BINS)
         acc = metrics.accuracy(probs, y)
         confidence = probs.max(dim=1).values.mean().item()
@@ -56,7 +57,7 @@ def run(config, run_dir, log):
                          "mean_confidence": confidence, **extra}
         log(f"{name}: test accuracy {acc:.4f}, mean confidence {confidence:.4f}, "
             f"ECE {ece:.4f}")
-    run_dir.save_figure("reliability.png", figures.reliability_diagrams, diagrams,
+    run_dir.save_figure("reliability.png", lessons.reliability_diagrams, diagrams,
                         f"reliability on the test set ({BINS} bins)")
     return {**results, "bins": BINS, "reliability": diagrams}
 

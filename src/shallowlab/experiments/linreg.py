@@ -20,15 +20,16 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from shallowlab import nets, plots, scratch
-from shallowlab.callbacks import EachEpoch
+from shallowlab.core.callbacks import EachEpoch
+from shallowlab.core.loop import evaluate, fit
+from shallowlab.core.steps import AutogradStep
 from shallowlab.data import synthetic
 from shallowlab.data.batches import Batches
 from shallowlab.errors import ConfigError
-from shallowlab.experiments import figures, title
+from shallowlab.experiments import title
 from shallowlab.experiments.base import Experiment, Headline
-from shallowlab.steps import AutogradStep
-from shallowlab.train import evaluate, fit
+from shallowlab.figures import lessons, plots
+from shallowlab.models import nets, scratch
 
 TITLE = title("linreg")
 TRUE_W, TRUE_B, NOISE, EXAMPLES = (2.0, -3.4), 4.2, 0.01, 1000
@@ -86,7 +87,7 @@ def run(config, run_dir, log):
     X, y = dataset(g)
     X_test, y_test = dataset(g)
     # asked for now, so that a painter draws it while the model trains
-    run_dir.save_figure("data.png", figures.scatter, X, y, "y = Xw + b + noise")
+    run_dir.save_figure("data.png", lessons.scatter, X, y, "y = Xw + b + noise")
     model, loss, updater = build(config, g)
     train = Batches(X, y, config["batch_size"], generator=g)
     if config["impl"] == "scratch":  # the book's own iterator (3.2): the same batches

@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import torch
 
-from shallowlab.callbacks import EachEpoch
+from shallowlab.core.callbacks import EachEpoch
+from shallowlab.core.loop import evaluate, fit
+from shallowlab.core.steps import AutogradStep
 from shallowlab.data.batches import Batches
 from shallowlab.errors import DivergedError
-from shallowlab.experiments import figures, linreg, title
+from shallowlab.experiments import linreg, title
 from shallowlab.experiments.base import Experiment
-from shallowlab.steps import AutogradStep
-from shallowlab.train import evaluate, fit
+from shallowlab.figures import lessons
 
 TITLE = title("lr-sweep")
 RATES = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
@@ -48,7 +49,7 @@ def train_at(lr: float, config: dict, X: torch.Tensor, y: torch.Tensor,
             epochs=config["epochs"], metric=None, progress=False, log=lambda line: None,
             callbacks=[EachEpoch(lambda history: losses.append(history[-1]["train_loss"]))])
     except DivergedError as e:
-        stopped = f"epoch {e.epoch}, step {e.step}"
+        stopped = f"epoch {e.epoch}, batch {e.batch}"
     final, _ = evaluate(model, loss, whole, metric=None)  # finite: fit stops before a bad step
     return {"lr": lr, "final_loss": final, "diverged": stopped is not None or final > start,
             "stopped_at": stopped, "losses": losses}
@@ -80,7 +81,7 @@ def run(config, run_dir, log):
 
     losses = {f"lr {r['lr']:g}" + (" (diverged)" if r["diverged"] else ""): r["losses"]
               for r in results}
-    run_dir.save_figure("sweep.png", figures.sweep, losses, floor,
+    run_dir.save_figure("sweep.png", lessons.sweep, losses, floor,
                         f"{config['impl']}: training loss per epoch")
     return {"runs": results, "best_lr": best["lr"] if best else None,
             "best_loss": best["final_loss"] if best else None, "diverged_lrs": diverged,

@@ -4,12 +4,11 @@ Without flags it trains the book's model the book's way: 784-256-10, plain SGD a
 batch 256, 10 epochs, about 0.84 test accuracy.
 
 ``--fast`` is a recipe for the best MLP in under a minute on a small CPU (0.90 or more test
-accuracy after the last epoch, about 35 s for the whole command on 2 cores), not the book's
-trajectory. Its choices, and why:
+accuracy after the last epoch), not the book's trajectory. Its choices, and why:
 
-    hidden 1024,256      two hidden layers; the wide first one is most of the cost (about
-                         1.5 s an epoch on 2 cores, fused), the second is cheap and fits the
-                         training set better than one layer of 1024
+    hidden 1024,256      two hidden layers; the wide first one is most of the cost, the
+                         second is cheap and fits the training set better than one layer of
+                         1024
     init he              N(0, 2 / n_in): activations keep their scale through the ReLUs
     standardized inputs  x <- (x - mean) / std over the training pixels: the largest single
                          gain (train accuracy 0.95 -> 0.99, test 0.900 -> 0.904 in a trial)
@@ -24,10 +23,10 @@ trajectory. Its choices, and why:
                          while the rate is high, fewer and cheaper ones near the end
     weight decay 5e-5    on weights, not biases; 5e-4 fits less and ends no better.
                          Dropout and label smoothing were not tried: they leave the fused
-                         step for autograd, 1.4x slower
+                         step for autograd, which is slower
     epochs 20            the test accuracy is still creeping up at 17-20 with this schedule
 
-Measured (the final epoch, seeds 0/1/2): 0.905, 0.903, 0.902 test accuracy, 35-37 s.
+Its accuracy and time, measured over seeds, are in docs/speed.md.
 
 A setting given explicitly wins over the recipe's value (``--fast --epochs 10`` trains 10
 epochs with the schedules stretched to 10); the momentum, schedules and standardization
@@ -40,12 +39,13 @@ from __future__ import annotations
 
 import torch
 
-from shallowlab import devices, nets, scratch
+from shallowlab.core import devices
 from shallowlab.errors import ConfigError
 from shallowlab.experiments import title
 from shallowlab.experiments.base import Experiment, Headline
-from shallowlab.experiments.classify import (
-    Schedule,
+from shallowlab.models import nets, scratch
+from shallowlab.runs.classifier import (
+    Recipe,
     check_scratch,
     common_defaults,
     train_classifier,
@@ -55,7 +55,7 @@ TITLE = title("mlp")
 # --fast: the recipe's settings (each may still be given explicitly) and what comes with them
 FAST = {"hidden": (1024, 256), "init": "he", "lr": 0.05, "batch_size": 128,
         "weight_decay": 5e-5, "epochs": 20}
-FAST_SCHEDULE = Schedule(momentum=0.9, warmup=0.03, doublings=2, standardize=True)
+FAST_RECIPE = Recipe(momentum=0.9, warmup=0.03, doublings=2, standardize=True)
 TRAIN_IMAGES = 60_000  # Fashion-MNIST's training set: no batch holds more
 
 
@@ -100,7 +100,7 @@ def check(config: dict) -> None:
 
 
 def run(config, run_dir, log):
-    schedule = FAST_SCHEDULE if config["fast"] else None
+    schedule = FAST_RECIPE if config["fast"] else None
     if schedule is not None:
         log(f"--fast: SGD momentum {schedule.momentum}, lr warm-up then cosine (peak "
             f"{config['lr']:g}), batch {config['batch_size']} doubled {schedule.doublings} "

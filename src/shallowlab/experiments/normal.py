@@ -14,8 +14,9 @@ import math
 
 import torch
 
-from shallowlab.experiments import figures, title
+from shallowlab.experiments import title
 from shallowlab.experiments.base import Experiment
+from shallowlab.figures import lessons
 
 TITLE = title("normal")
 PARAMS = ((0.0, 1.0), (0.0, 2.0), (3.0, 1.0))
@@ -35,7 +36,7 @@ def run(config, run_dir, log):
         curves[name], areas[name] = p.tolist(), torch.trapezoid(p, x).item()
         log(f"{name}: peak {p.max().item():.4f} at x = {x[p.argmax()].item():+.2f}, "
             f"area {areas[name]:.5f}")
-    run_dir.save_figure("normal.png", figures.lines, x.tolist(), curves, "x", "p(x)",
+    run_dir.save_figure("normal.png", lessons.lines, x.tolist(), curves, "x", "p(x)",
                         "normal densities")
     return {"areas": areas, "peaks": {k: max(v) for k, v in curves.items()}}
 

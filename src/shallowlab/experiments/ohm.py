@@ -20,14 +20,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from shallowlab import nets, plots, scratch
-from shallowlab.callbacks import EachEpoch
+from shallowlab.core.callbacks import EachEpoch
+from shallowlab.core.loop import fit
+from shallowlab.core.steps import AutogradStep
 from shallowlab.data import synthetic
 from shallowlab.data.batches import Batches
-from shallowlab.experiments import figures, title
+from shallowlab.experiments import title
 from shallowlab.experiments.base import Experiment
-from shallowlab.steps import AutogradStep
-from shallowlab.train import fit
+from shallowlab.figures import lessons, plots
+from shallowlab.models import nets, scratch
 
 TITLE = title("ohm")
 RESISTANCE, PAIRS, NOISE, MAX_CURRENT = 4.7, 200, 0.1, 2.0
@@ -91,7 +92,7 @@ def run(config, run_dir, log):
         f"closed form {best - RESISTANCE:+.4f})")
 
     run_dir.save_figure("curves.png", plots.curves, history, TITLE, NOISE**2 / 2)
-    run_dir.save_figure("ohm.png", figures.slopes, current, voltage,
+    run_dir.save_figure("ohm.png", lessons.slopes, current, voltage,
                         {f"SGD: R = {learned:.3f}": learned, f"closed form: R = {best:.3f}": best,
                          f"true: R = {RESISTANCE}": RESISTANCE},
                         "current I (A)", "voltage V (V)", "V = I R")

@@ -25,8 +25,9 @@ import math
 import torch
 
 from shallowlab.data import synthetic
-from shallowlab.experiments import figures, title
+from shallowlab.experiments import title
 from shallowlab.experiments.base import Experiment
+from shallowlab.figures import lessons
 
 TITLE = title("planck")
 TEMPERATURES = (3000.0, 5800.0, 10000.0)
@@ -74,7 +75,7 @@ def run(config, run_dir, log):
         fitted[f"{true:.0f} K (fit {T:.0f} K)"] = synthetic.planck(wavelength, T).tolist()
     log(f"for comparison, the naive loss on raw radiance has |dL/dT| up to "
         f"{max(f['raw_gradient'] for f in fits):.1e} at T = {START:.0f} K")
-    run_dir.save_figure("planck.png", figures.spectra, (wavelength * 1e9).tolist(), measured,
+    run_dir.save_figure("planck.png", lessons.spectra, (wavelength * 1e9).tolist(), measured,
                         fitted, "wavelength (nm)", "spectral radiance (W / m^2 / sr / m)",
                         f"5% noisy spectra and the fitted Planck curves (start {START:.0f} K)")
     return {"fits": fits, "max_relative_error": max(f["relative_error"] for f in fits)}

@@ -27,13 +27,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from shallowlab import nets, plots
+from shallowlab.core.loop import fit
+from shallowlab.core.steps import AutogradStep
 from shallowlab.data import synthetic
 from shallowlab.data.batches import Batches
 from shallowlab.experiments import title
 from shallowlab.experiments.base import Experiment, Headline
-from shallowlab.steps import AutogradStep
-from shallowlab.train import fit
+from shallowlab.figures import plots
+from shallowlab.models import nets
 
 TITLE = title("polyfit")
 TRUE_W = (5.0, 1.2, -3.4, 5.6)
@@ -153,6 +154,19 @@ def run(config, run_dir, log):
     log("SGD val " + " ".join(f"{v:7.3g}" for v in sgd_val))
     log("LS val  " + " ".join(f"{v:7.3g}" for v in exact_val))
 
+    _figures(run_dir, fits, epochs, (sgd_train, sgd_val, exact_train, exact_val))
+    return {"cubic_w": cubic, "cubic_w_error": max(abs(a - b) for a, b in zip(cubic, TRUE_W)),
+            **{f"{n.replace(' ', '_')}_test_loss": f["test_loss"] for n, f in fits.items()},
+            **{f"{n.replace(' ', '_')}_train_loss": f["train_loss"] for n, f in fits.items()},
+            "fits": {n: {k: v for k, v in f.items() if k != "history"} for n, f in fits.items()},
+            "cv_degree": degree, "cv_degree_exact": degree_exact, "cv_sgd_train": sgd_train,
+            "cv_sgd_validation": sgd_val, "cv_exact_train": exact_train,
+            "cv_exact_validation": exact_val}
+
+
+def _figures(run_dir, fits: dict, epochs: int, cv: tuple[list, ...]) -> None:
+    """The fits' curves, their weights, and the cross-validation error against the degree."""
+    sgd_train, sgd_val, exact_train, exact_val = cv
     curves = {f"{n} ({f['features']} features)": {"train": [r["train_loss"] for r in f["history"]],
                                                    "test": [r["test_loss"] for r in f["history"]]}
               for n, f in fits.items()}
@@ -169,13 +183,6 @@ def run(config, run_dir, log):
                          "exact least squares": {"train": exact_train, "validation": exact_val}},
                         "degree", mark=3, title=f"{FOLDS}-fold cross-validation error against "
                         "the degree (dotted: the true degree)")
-    return {"cubic_w": cubic, "cubic_w_error": max(abs(a - b) for a, b in zip(cubic, TRUE_W)),
-            **{f"{n.replace(' ', '_')}_test_loss": f["test_loss"] for n, f in fits.items()},
-            **{f"{n.replace(' ', '_')}_train_loss": f["train_loss"] for n, f in fits.items()},
-            "fits": {n: {k: v for k, v in f.items() if k != "history"} for n, f in fits.items()},
-            "cv_degree": degree, "cv_degree_exact": degree_exact, "cv_sgd_train": sgd_train,
-            "cv_sgd_validation": sgd_val, "cv_exact_train": exact_train,
-            "cv_exact_validation": exact_val}
 
 
 def _vec(v) -> str:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from shallowlab import nets, scratch
 from shallowlab.experiments import title
 from shallowlab.experiments.base import Experiment, Headline
-from shallowlab.experiments.classify import check_scratch, common_defaults, train_classifier
+from shallowlab.models import nets, scratch
+from shallowlab.runs.classifier import check_scratch, common_defaults, train_classifier
 
 TITLE = title("softmax")
 

@@ -27,9 +27,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from shallowlab import devices, nets, plots
-from shallowlab.experiments import figures, title
+from shallowlab.core import devices
+from shallowlab.experiments import title
 from shallowlab.experiments.base import Experiment
+from shallowlab.figures import lessons, plots
+from shallowlab.models import nets
 
 TITLE = title("stability")
 ACTS = ("sigmoid", "tanh", "relu")
@@ -86,7 +88,7 @@ def run(config, run_dir, log):
     generator = torch.Generator().manual_seed(config["seed"])
     max_grad = sigmoid_curve(run_dir, log)
     products = matrix_product(generator, log)
-    run_dir.save_figure("products.png", figures.log_panels,
+    run_dir.save_figure("products.png", lessons.log_panels,
                         {"norm of the running product": {"||A_1 ... A_k||": products}},
                         "factors k", "Frobenius norm",
                         "exploding: products of random 4x4 N(0, 1) matrices")
@@ -100,7 +102,7 @@ def run(config, run_dir, log):
         for i, n in by_init.items():
             log(f"  {a:7} {i:10} {min(n):9.2e} .. {max(n):9.2e}   first/last "
                 f"{n[0] / n[-1] if n[-1] else math.nan:9.2e}")
-    run_dir.save_figure("gradients.png", figures.log_panels, grads, "layer (1 = input side)",
+    run_dir.save_figure("gradients.png", lessons.log_panels, grads, "layer (1 = input side)",
                         "||dL/dW_k||", f"gradient norm per layer at initialisation "
                         f"({len(hidden) + 1} layers, width {hidden[0]})", BAND)
     kept = sorted(f"{a} + {i}" for a, by_init in grads.items() for i, n in by_init.items()

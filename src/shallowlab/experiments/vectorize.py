@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import torch
 
-from shallowlab.experiments import figures, title
+from shallowlab.core.timing import Timer
+from shallowlab.experiments import title
 from shallowlab.experiments.base import Experiment
-from shallowlab.timing import Timer
+from shallowlab.figures import lessons
 
 TITLE = title("vectorize")
 N, REPEATS = 10000, 3
@@ -41,7 +42,7 @@ def run(config, run_dir, log):
     same = torch.equal(loop_add(a, b), a + b)
     ratio = times["loop"] / times["vectorised"]
     log(f"vectorised is {ratio:.0f} x faster; same result: {same}")
-    run_dir.save_figure("vectorize.png", figures.bars, {k: 1e3 * v for k, v in times.items()},
+    run_dir.save_figure("vectorize.png", lessons.bars, {k: 1e3 * v for k, v in times.items()},
                         "milliseconds",
                         title=f"adding two {N}-vectors: {ratio:.0f} x faster vectorised")
     return {"seconds_loop": times["loop"], "seconds_vectorised": times["vectorised"],

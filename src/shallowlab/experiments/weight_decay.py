@@ -23,13 +23,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from shallowlab import nets, plots, scratch
+from shallowlab.core.loop import evaluate, fit
+from shallowlab.core.steps import AutogradStep
 from shallowlab.data import synthetic
 from shallowlab.data.batches import Batches
 from shallowlab.experiments import title
 from shallowlab.experiments.base import Experiment, Headline
-from shallowlab.steps import AutogradStep
-from shallowlab.train import evaluate, fit
+from shallowlab.figures import plots
+from shallowlab.models import nets, scratch
 
 TITLE = title("weight-decay")
 INPUTS, TRAIN, TEST, TRUE_W, TRUE_B, NOISE = 200, 20, 100, 0.01, 0.05, 0.01
@@ -70,32 +71,52 @@ def train_with(lambd: float, config: dict, data: tuple, generator: torch.Generat
             "test_loss": test_loss, "history": history}
 
 
-def run(config, run_dir, log):
+def train_every_lambda(config: dict) -> list[dict]:
+    """Train at every lambda (``LAMBDAS`` and ``config["weight_decay"]``) on the data of
+    ``config["seed"]``, each from the same initial weights and batch order."""
     g = torch.Generator().manual_seed(config["seed"])
     true_w = torch.full((INPUTS,), TRUE_W)
     X, y = synthetic.linear(true_w, TRUE_B, TRAIN, NOISE, g)
     data = (X, y, *synthetic.linear(true_w, TRUE_B, TEST, NOISE, g))
-    lambdas = sorted({*LAMBDAS, config["weight_decay"]})
     start = g.get_state()
     results = []
-    for lambd in lambdas:
+    for lambd in sorted({*LAMBDAS, config["weight_decay"]}):
         g.set_state(start)  # the same initial weights and batch order for every lambda
         results.append(train_with(lambd, config, data, g))
+    return results
 
+
+def summarize(results: list[dict], config: dict) -> dict:
+    """The run's summary from :func:`train_every_lambda`'s results."""
+    by = {r["lambda"]: r for r in results}
+    return {"lambdas": [r["lambda"] for r in results],
+            "w_norms": [r["w_norm"] for r in results],
+            "train_losses": [r["train_loss"] for r in results],
+            "test_losses": [r["test_loss"] for r in results],
+            "w_norm_no_decay": by[0.0]["w_norm"],
+            "w_norm_decay": by[config["weight_decay"]]["w_norm"],
+            "test_loss_no_decay": by[0.0]["test_loss"],
+            "test_loss_decay": by[config["weight_decay"]]["test_loss"],
+            "decay_lambda": config["weight_decay"], "true_w_norm": TRUE_W * INPUTS ** 0.5}
+
+
+def run(config, run_dir, log):
+    results = train_every_lambda(config)
+    summary = summarize(results, config)
     log(f"{'lambda':>7}  {'||w||':>7}  {'train loss':>10}  {'test loss':>10}")
     for r in results:
         log(f"{r['lambda']:>7g}  {r['w_norm']:7.3f}  {r['train_loss']:10.4g}  "
             f"{r['test_loss']:10.4g}")
-    log(f"true ||w|| = {float(true_w.norm()):.3f}; the book: ||w|| 13.0 at lambda 0, 0.36 at 3")
-
+    log(f"true ||w|| = {summary['true_w_norm']:.3f}; "
+        "the book: ||w|| 13.0 at lambda 0, 0.36 at 3")
     by = {r["lambda"]: r for r in results}
-    xs = [r["lambda"] for r in results]
+    xs = summary["lambdas"]
     run_dir.save_figure(
         "sweep.png", plots.series_panels, xs,
-        {"weight norm ||w||": {"||w||": [r["w_norm"] for r in results],
-                               "true ||w||": [float(true_w.norm())] * len(xs)},
-         "squared loss (without the penalty)": {"train": [r["train_loss"] for r in results],
-                                                "test": [r["test_loss"] for r in results]}},
+        {"weight norm ||w||": {"||w||": summary["w_norms"],
+                               "true ||w||": [summary["true_w_norm"]] * len(xs)},
+         "squared loss (without the penalty)": {"train": summary["train_losses"],
+                                                "test": summary["test_losses"]}},
         "lambda", xscale="symlog", mark=config["weight_decay"],
         title=f"{config['impl']}: after {config['epochs']} epochs, against lambda")
     shown = [0.0, config["weight_decay"]]
@@ -105,14 +126,7 @@ def run(config, run_dir, log):
                                "test": [h["test_loss"] for h in by[lam]["history"]]}
          for lam in shown},
         "epoch", title="loss per epoch (train loss with the penalty)")
-    return {"lambdas": xs, "w_norms": [r["w_norm"] for r in results],
-            "train_losses": [r["train_loss"] for r in results],
-            "test_losses": [r["test_loss"] for r in results],
-            "w_norm_no_decay": by[0.0]["w_norm"],
-            "w_norm_decay": by[config["weight_decay"]]["w_norm"],
-            "test_loss_no_decay": by[0.0]["test_loss"],
-            "test_loss_decay": by[config["weight_decay"]]["test_loss"],
-            "decay_lambda": config["weight_decay"], "true_w_norm": float(true_w.norm())}
+    return summary
 
 
 def headlines(summary: dict) -> list[Headline]:

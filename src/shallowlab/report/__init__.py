@@ -20,7 +20,7 @@ from shallowlab.experiments import EXPERIMENTS
 from shallowlab.files import atomic_write
 from shallowlab.report import html_page, markdown_page
 from shallowlab.report.sections import Facts, Section, compare, facts, sections
-from shallowlab.runs_table import Run, find, load
+from shallowlab.runs.table import Run, find, load
 
 __all__ = ["Facts", "Section", "build", "write"]
 
@@ -43,7 +43,7 @@ def write(folder: Path, names: list[str], settings: str) -> list[Section]:
 
 
 def build(folders: Sequence[str | Path], out: str | Path) -> list[Section]:
-    """The report on the run folders in ``folders`` (see :func:`shallowlab.runs_table.find`),
+    """The report on the run folders in ``folders`` (see :func:`shallowlab.runs.table.find`),
     written into ``out``; the runs in the order of ``shallowlab list``, then by folder."""
     order = {name: i for i, name in enumerate(EXPERIMENTS)}
     runs = sorted(find(folders), key=lambda r: (order.get(r.experiment, len(order)), r.name))

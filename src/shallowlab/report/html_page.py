@@ -43,24 +43,31 @@ gap:1rem;margin:1rem 0}
 figure{margin:0;background:#fff;color:#1f2328;border:1px solid var(--line);border-radius:6px;
 padding:.5rem}figure.wide{grid-column:1/-1}
 .figures figure:only-child{grid-column:1/-1;max-width:760px}
-figure img{display:block;width:100%;height:auto}figcaption{font-size:.9rem;padding-top:.3rem}
+figure img{display:block;width:100%;height:auto}figure img.graph{width:auto;max-width:100%;
+margin:0 auto}figcaption{font-size:.9rem;padding-top:.3rem}
 details{margin:.75rem 0}summary{cursor:pointer;color:var(--muted)}
 pre{background:var(--card);padding:.75rem;font-size:.8rem;white-space:pre-wrap}
 nav ol{padding-left:1.5rem}nav li{margin:.15rem 0}
 """
 
 
-def _size(png: bytes) -> tuple[int, int]:
-    """A PNG's width and height, from its header."""
-    return struct.unpack(">II", png[16:24]) if png[:8] == b"\x89PNG\r\n\x1a\n" else (0, 0)
+def _size(image: bytes) -> tuple[float, float]:
+    """A PNG's width and height from its header; an SVG's from its viewBox."""
+    if image[:8] == b"\x89PNG\r\n\x1a\n":
+        return struct.unpack(">II", image[16:24])
+    box = re.search(rb"viewBox=['\"][-\d.]+[ ,]+[-\d.]+[ ,]+([\d.]+)[ ,]+([\d.]+)", image)
+    return (float(box.group(1)), float(box.group(2))) if box else (0, 0)
 
 
 def _figure(path: Path, caption: str) -> str:
     data = path.read_bytes()
     width, height = _size(data)
-    wide = " class='wide'" if height and width / height > 2.2 else ""
-    src = "data:image/png;base64," + base64.b64encode(data).decode()
-    return (f"<figure{wide}><img alt='{e(caption)}' src='{src}'>"
+    svg = path.suffix == ".svg"  # a drawn graph: an <img> runs no script an SVG could hold;
+    # it has a row of its own, at most at its own size (its text is small already)
+    wide = " class='wide'" if svg or height and width / height > 2.2 else ""
+    kind = "svg+xml" if svg else "png"
+    src = f"data:image/{kind};base64," + base64.b64encode(data).decode()
+    return (f"<figure{wide}><img{' class=graph' if svg else ''} alt='{e(caption)}' src='{src}'>"
             f"<figcaption>{e(caption)}</figcaption></figure>")
 
 

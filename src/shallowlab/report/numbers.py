@@ -191,6 +191,32 @@ NUMBERS: dict[str, dict[str, tuple[str, Format]]] = {
         "no_dropout_train_acc": ("Training accuracy without dropout", pct),
         "no_dropout_gap": ("Training minus test accuracy, without dropout", points),
     },
+    "backprop": {
+        "wx.first_grad": ("y = w x: first gradient dl/dw = 2 x (w x \u2212 y)", num()),
+        "wx.w": ("y = w x: w after the seed's SGD (target 2)", num(digits=8)),
+        "wx.prediction_after": ("y = w x: prediction at x = 4 after it", num(digits=8)),
+        "mazur.out_h1": ("Mazur: out_h1 (the post: 0.593269992)", num(digits=9)),
+        "mazur.out_o1": ("Mazur: out_o1 (the post: 0.75136507)", num(digits=9)),
+        "mazur.error": ("Mazur: total error (the post: 0.298371109)", num(digits=9)),
+        "mazur.grads.w5": ("Mazur: \u2202E/\u2202w5 (the post: 0.082167041)", num(digits=9)),
+        "mazur.grads.w1": ("Mazur: \u2202E/\u2202w1 (the post: 0.000438568)", num(digits=9)),
+        "mazur.after_one.w5": ("Mazur: w5 after one update (the post: 0.35891648)",
+                               num(digits=9)),
+        "mazur.after_one.w1": ("Mazur: w1 after one update (the post: 0.149780716)",
+                               num(digits=9)),
+        "mazur.error_after_one": ("Mazur: error after one update, exact (the post: "
+                                  "0.291027924)", num(digits=9)),
+        "mazur.error_after_one_new_W2": ("Mazur: the same with the hidden layer's gradient "
+                                         "through the updated W2", num(digits=9)),
+        "mazur.error_after_10000": ("Mazur: error after 10,000 updates, exact (the post: "
+                                    "0.0000351085)", num(digits=6)),
+        "mazur.error_after_9999": ("Mazur: error after 9,999 updates", num(digits=6)),
+        "mazur.routes_max_difference": ("Mazur: largest difference between hand, autograd "
+                                        "and nn", num(digits=2)),
+        "book.max_difference": ("d2l 4.7: largest |formula \u2212 autograd| in dJ/dW",
+                                num(digits=2)),
+        "book.examples": ("d2l 4.7: random examples checked", integer),
+    },
     "stability": {
         "sigmoid_max_grad": ("Largest slope of the sigmoid", num()),
         "product_norm": ("Norm of a product of 100 random 4 \u00d7 4 matrices", num(digits=3)),

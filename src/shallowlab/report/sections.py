@@ -10,11 +10,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shallowlab import plots
 from shallowlab.experiments import EXPERIMENTS, Headline
+from shallowlab.figures import plots
 from shallowlab.files import atomic_write
 from shallowlab.report import numbers
-from shallowlab.runs_table import Run, differing, flags, seconds
+from shallowlab.runs.table import Run, differing, flags, seconds
 
 CAPTIONS = {
     "curves": "Loss and accuracy per epoch, training against test",
@@ -36,6 +36,11 @@ CAPTIONS = {
     "planck": "Measured spectra and the fitted black-body curves",
     "normal": "Normal densities for several means and standard deviations",
     "vectorize": "A Python loop against one vectorised call",
+    "descents": "The seed's y = w x loss per SGD step, and Mazur's error per update",
+    "wx-step": "The graph of one step of y = w x, with each value and gradient",
+    "mazur": "Mazur's network as autograd's graph, after backward(): every weight's value "
+             "and gradient",
+    "book-mlp": "The book's MLP with an L2 penalty (d2l 4.7), values and gradients on its graph",
 }
 
 
@@ -54,7 +59,7 @@ class Section:
     differs: str = ""  # the settings that differ from other runs of its experiment
     numbers: list[tuple[str, str]] = field(default_factory=list)
     raw: dict = field(default_factory=dict)
-    figures: list[tuple[Path, str]] = field(default_factory=list)  # (PNG, caption)
+    figures: list[tuple[Path, str]] = field(default_factory=list)  # (PNG or SVG, caption)
     headlines: list[Headline] = field(default_factory=list)
     anchor: str = ""
 
@@ -73,7 +78,8 @@ class Facts:
 
 
 def _figures(folder: Path) -> list[tuple[Path, str]]:
-    found = sorted(folder.glob("*.png")) + sorted(folder.glob("*/*.png"))
+    found = [f for pattern in ("*.png", "*/*.png", "*.svg")  # SVG: the drawn graphs
+             for f in sorted(folder.glob(pattern))]
     out = []
     for png in found:
         words = CAPTIONS.get(png.stem, png.stem.replace("_", " ").replace("-", " ").capitalize())

@@ -20,9 +20,9 @@ from pathlib import Path
 import torch
 
 import shallowlab
-from shallowlab import plots
 from shallowlab.errors import ConfigError, ShallowlabError
 from shallowlab.experiments import EXPERIMENTS
+from shallowlab.figures import plots
 from shallowlab.files import atomic_write
 from shallowlab.sweep import figures, pages
 from shallowlab.sweep.jobs import Job
@@ -90,9 +90,9 @@ def _lock(folder: Path):
     return lock
 
 
-def execute(spec: Spec, trials: list[Trial], folder: Path, *, workers: int = 1, ray=None,
-            cpus_per_trial: float | None = None,
-            log: Callable[[str], None] = print) -> list[dict]:
+def run_trials(spec: Spec, trials: list[Trial], folder: Path, *, workers: int = 1, ray=None,
+               cpus_per_trial: float | None = None,
+               log: Callable[[str], None] = print) -> list[dict]:
     """Run the trials not yet completed, ``workers`` at once here, or on the Ray cluster
     ``ray`` is connected to (:func:`shallowlab.sweep.cluster.connect`); return a row per trial
     (``trials.csv``'s). The results are written even when it stops early (Ctrl-C raises

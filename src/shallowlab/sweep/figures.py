@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from shallowlab import plots
+from shallowlab.figures import plots
 from shallowlab.sweep.results import mean_std
 from shallowlab.sweep.spec import text
 

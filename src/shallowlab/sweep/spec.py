@@ -24,7 +24,8 @@ import random
 from dataclasses import asdict, dataclass
 
 from shallowlab.errors import ConfigError
-from shallowlab.experiments.base import Experiment, option, resolve
+from shallowlab.experiments.base import Experiment
+from shallowlab.runs.settings import as_flags, option, resolve
 
 RANGES = ("log", "uniform")
 NOT_SWEPT = {"seed": "--seeds K", "data_dir": "--data-dir"}  # settings a grid may not vary
@@ -144,14 +145,4 @@ def check(spec: Spec, experiment: Experiment) -> list[Trial]:
 
 def run_flags(settings: dict) -> list[str]:
     """The ``shallowlab run`` flags that give ``settings``: ``["--lr", "0.05", "--fast"]``."""
-    flags = []
-    for key, value in settings.items():
-        if value is None or value is False:  # not given: the experiment's default
-            continue
-        if value is True:
-            flags.append(option(key))
-        elif isinstance(value, (list, tuple)):
-            flags += [option(key), ",".join(map(text, value))]
-        else:
-            flags += [option(key), text(value)]
-    return flags
+    return as_flags(settings, text)

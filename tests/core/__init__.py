@@ -1,0 +1,1 @@
+"""Tests of the training core, one file per module of src/shallowlab/core."""
