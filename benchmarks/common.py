@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from shallowlab.core.devices import cpu_flags
 from shallowlab.data import fashion_mnist
 from shallowlab.errors import DataError, ShallowlabError
 
@@ -90,8 +91,25 @@ def load_note(during: float | None, before: float | None = None) -> str | None:
     return f"other processes used {when}" + ("; timings are noisy" if noisy else "")
 
 
+SPEED_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp16",
+               "amx_tile", "amx_bf16")  # the flags that decide how fast fp32 and bf16 multiply
+
+
+def speed_flags() -> list[str]:
+    """Which of :data:`SPEED_FLAGS` this CPU has, as ``/proc/cpuinfo`` names them."""
+    have = cpu_flags()
+    return [f for f in SPEED_FLAGS if f in have]
+
+
+def cpu_line() -> str:
+    """The CPU named with its cores and the flags that decide its speed, for a table's head."""
+    m = machine()
+    return f"{m['cpu']}, {m['cores']} cores, flags: {' '.join(m['flags']) or 'unknown'}"
+
+
 def machine() -> dict:
-    """The CPU model, cores, torch version and threads, Python and the platform."""
+    """The CPU model, its speed flags, cores, torch version and threads, Python, the
+    platform."""
     cpu = platform.processor() or "unknown"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -100,7 +118,8 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "torch": torch.__version__,
+    return {"cpu": cpu, "flags": speed_flags(), "cores": os.cpu_count(),
+            "torch": torch.__version__,
             "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
             "platform": platform.platform()}
 

@@ -2,10 +2,14 @@
 
 * the **roofline**: the epoch's matrix products, counted (per batch of B and layer
   n_in -> n_out: forward ``2 B n_in n_out``, ``dW`` the same, ``dA`` for all but the first
-  layer), each timed on its own at its own shapes (the 234 full batches and the short one);
-  their sum is the time the epoch would take if it were nothing but its products. Measured with
-  float32 operands (``roofline``) and with bfloat16 ones (``roofline bf16``, the products of a
-  bf16 epoch; on a CPU without bf16 instructions torch converts them, and this is slow);
+  layer), each timed on its own at its own shapes (the 234 full batches and the short one) and
+  at the fastest of its **layouts**: ``C = A B`` with each operand stored as it is or
+  transposed, or computed as ``C^T = B^T A^T``, the eight ways a step could hold the same
+  product; their sum is the time the epoch would take if it were nothing but its products.
+  Measured for an fp32 step (``roofline``) and for a bf16 one (``roofline bf16``: each layer in
+  the dtype :func:`shallowlab.core.fused.layer_dtypes` gives it, bf16 where both its widths are at
+  least 32, fp32 for the 10-column products; on a CPU without bf16 instructions torch converts
+  the bf16 ones, and this is slow);
 * the **memory limit**: the bytes an epoch must read (the images as they are held, float32,
   ``4 n 784`` bytes, and the int64 labels, ``8 n``, once) over the read bandwidth measured by
   summing a 1 GiB buffer.
@@ -21,6 +25,7 @@ up).
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import time
 from collections.abc import Callable
@@ -28,13 +33,14 @@ from collections.abc import Callable
 import torch
 
 from benchmarks.common import BATCH
+from shallowlab.core.devices import slow_bf16
+from shallowlab.core.fused import layer_dtypes
 
 WIDTHS = {"softmax": (784, 10), "mlp": (784, 256, 10)}
 PIXEL_BYTES = 4  # the images are held as float32, converted once (benchmarks.held: uint8 is slower)
 LABEL_BYTES = 8  # int64
 KINDS = ("memory limit", "roofline", "roofline bf16")
 PRECISION_OF = {"memory limit": None, "roofline": "fp32", "roofline bf16": "bf16"}
-DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 
 
 def seconds_per_call(f: Callable[[], object], calls: int = 10, blocks: int = 5) -> float:
@@ -50,37 +56,51 @@ def seconds_per_call(f: Callable[[], object], calls: int = 10, blocks: int = 5) 
     return statistics.median(times)
 
 
-def products(widths: tuple[int, ...], B: int, dtype: torch.dtype = torch.float32
-             ) -> list[tuple[int, Callable[[], object]]]:
-    """The matrix products of one SGD step on a batch of B: ``(flops, call)`` each.
+def layouts(m: int, k: int, n: int, dtype: torch.dtype, g: torch.Generator
+            ) -> list[Callable[[], torch.Tensor]]:
+    """The eight calls that compute one product ``C = A B`` of ``(m x k)`` by ``(k x n)``
+    random matrices: each operand held as it is or transposed (a transposed view of a
+    contiguous copy), the result as ``C`` or as its transpose ``C^T = B^T A^T``."""
+    A, B = torch.rand(m, k, generator=g).to(dtype), torch.rand(k, n, generator=g).to(dtype)
+    calls = []
+    for a, b in itertools.product((A, A.t().contiguous().t()), (B, B.t().contiguous().t())):
+        calls += [lambda a=a, b=b: torch.mm(a, b), lambda a=a, b=b: torch.mm(b.t(), a.t())]
+    return calls
 
-    Per layer k (``n_in -> n_out``): forward ``addmm(b, A, W^T)``, 2 B n_in n_out flops;
-    backward ``dW = G^T A``, the same; and ``dA = G W`` for every layer but the first (the
-    input needs no gradient). Elementwise work (bias, relu, softmax, the update) is not counted.
-    The operands are ``dtype``.
+
+def products(widths: tuple[int, ...], B: int, precision: str = "fp32"
+             ) -> list[tuple[int, list[Callable[[], torch.Tensor]]]]:
+    """The matrix products of one SGD step on a batch of B: ``(flops, layouts)`` each.
+
+    Per layer k (``n_in -> n_out``): forward ``A W^T`` (B x n_in by n_in x n_out), 2 B n_in
+    n_out flops; backward ``dW = G^T A`` (n_out x B by B x n_in), the same; and ``dA = G W``
+    (B x n_out by n_out x n_in) for every layer but the first (the input needs no gradient).
+    Element-wise work (bias, relu, softmax, the update) is not counted. Each product is given
+    as its :func:`layouts`, in the dtype the fused step computes layer k in.
     """
     g = torch.Generator().manual_seed(0)
+    shapes = list(itertools.pairwise(widths))
+    dtypes = layer_dtypes([(n_out, n_in) for n_in, n_out in shapes], precision)
     calls = []
-    for k, (n_in, n_out) in enumerate(zip(widths, widths[1:])):
-        A, W, b, G = (torch.rand(*shape, generator=g).to(dtype)
-                      for shape in ((B, n_in), (n_out, n_in), (n_out,), (B, n_out)))
+    for k, ((n_in, n_out), dtype) in enumerate(zip(shapes, dtypes, strict=True)):
         flops = 2 * B * n_in * n_out
-        calls += [(flops, lambda A=A, W=W, b=b: torch.addmm(b, A, W.t())),
-                  (flops, lambda A=A, G=G: G.t() @ A)]
+        calls += [(flops, layouts(B, n_in, n_out, dtype, g)),
+                  (flops, layouts(n_out, B, n_in, dtype, g))]
         if k > 0:
-            calls.append((flops, lambda G=G, W=W: G @ W))
+            calls.append((flops, layouts(B, n_out, n_in, dtype, g)))
     return calls
 
 
 def roofline(widths: tuple[int, ...], n: int, batch: int, precision: str = "fp32",
              calls: int = 10) -> dict:
     """The epoch's counted matrix-product flops over the throughput measured at its shapes,
-    with operands in ``precision``; ``calls`` per timed block."""
+    each product at its fastest layout, in the dtypes of a ``precision`` step; ``calls`` per
+    timed block."""
     sizes = [batch] * (n // batch) + ([n % batch] if n % batch else [])
     per_batch = {}
     for B in set(sizes):
-        timed_calls = [(flops, seconds_per_call(call, calls))
-                       for flops, call in products(widths, B, DTYPES[precision])]
+        timed_calls = [(flops, min(seconds_per_call(call, calls, blocks=3) for call in ways))
+                       for flops, ways in products(widths, B, precision)]
         per_batch[B] = (sum(f for f, _ in timed_calls), sum(t for _, t in timed_calls))
     flops = sum(per_batch[B][0] for B in sizes)
     seconds = sum(per_batch[B][1] for B in sizes)
@@ -110,15 +130,17 @@ def measure_once(name: str, n: int, kind: str) -> dict:
     if kind == "memory limit":
         return {**memory_limit(epoch_bytes(n)), "pixels": "float32"}
     precision = PRECISION_OF[kind]
-    # bf16 where it is slow takes seconds a measurement: fewer calls, still a median of 5
-    return roofline(WIDTHS[name], n, BATCH, precision, calls=10 if precision == "fp32" else 2)
+    # bf16 where it is slow takes seconds a measurement: fewer calls, still a median of 3
+    slow = precision == "bf16" and slow_bf16(torch.device("cpu"))
+    return roofline(WIDTHS[name], n, BATCH, precision, calls=2 if slow else 10)
 
 
 def measure(name: str, n: int) -> dict[str, dict]:
     """One round's limits of model ``name``: each kind the faster of two measurements (the
-    first wakes the cores up), the bf16 roofline measured once."""
+    first wakes the cores up), the bf16 roofline measured once where bf16 is slow."""
+    once = slow_bf16(torch.device("cpu")) is not None
     return {kind: min((measure_once(name, n, kind)
-                       for _ in range(1 if kind == "roofline bf16" else 2)),
+                       for _ in range(1 if kind == "roofline bf16" and once else 2)),
                       key=lambda x: x["seconds"]) for kind in KINDS}
 
 

@@ -6,8 +6,9 @@ All train with the book's settings (batch 256, SGD lr 0.1, cross-entropy with
 * ``shallowlab``: as ``shallowlab run`` holds them, the images converted to float32 once
   (``to_unit``), shuffled batches gathered by ``Batches``; ``fit(make_step(...), epochs=1)``
   once per epoch, the default engine (the fused step);
-* ``shallowlab-bf16``: the same with ``precision="bf16"``, forced: the products in bfloat16 even
-  on a CPU without bf16 instructions (where ``shallowlab run --precision bf16`` trains in fp32);
+* ``shallowlab-bf16``: the same with ``precision="bf16"``, forced: the large products in
+  bfloat16 even on a CPU without bf16 instructions (where ``shallowlab run --precision bf16``
+  trains in fp32), the training images held in bf16 as such a run holds them (``held_for``);
 * ``autograd``: the same as ``shallowlab`` with ``make_step(..., "autograd")``, the book's step;
 * ``book``: the book's own loaders and ``train_epoch_ch3`` (:mod:`benchmarks.book`);
 * ``sklearn``: scikit-learn's ``MLPClassifier`` (same layers, batch, learning rate, plain SGD,
@@ -26,7 +27,7 @@ from torch import nn
 from benchmarks.book import book_loaders, evaluate_accuracy, train_epoch_ch3
 from benchmarks.common import BATCH, LR, SEED, STD
 from shallowlab.core.loop import evaluate, fit
-from shallowlab.core.steps import make_step
+from shallowlab.core.steps import held_for, make_step
 from shallowlab.data.batches import Batches, to_unit
 from shallowlab.models import nets
 
@@ -53,13 +54,13 @@ def train_one_epoch(step, train: Batches) -> None:
 
 def shallowlab_pipeline(name: str, ds, engine: str = "auto", precision: str = "fp32"
                         ) -> Pipeline:
-    train = Batches(to_unit(ds.train_images), ds.train_labels, BATCH,
-                    generator=torch.Generator().manual_seed(SEED + 1))
-    test = Batches(to_unit(ds.test_images), ds.test_labels, EVAL_BATCH, shuffle=False)
     model = initialised(BUILDERS[name]())
     loss = nn.CrossEntropyLoss(reduction="none")  # fit's contract, as the book's: one per example
     optimizer = torch.optim.SGD(model.parameters(), lr=LR)
     step = make_step(model, loss, optimizer, engine, precision)
+    train = Batches(held_for(step, to_unit(ds.train_images)), ds.train_labels, BATCH,
+                    generator=torch.Generator().manual_seed(SEED + 1))
+    test = Batches(to_unit(ds.test_images), ds.test_labels, EVAL_BATCH, shuffle=False)
     return (functools.partial(train_one_epoch, step, train),
             lambda: evaluate(model, loss, test)[1])
 

@@ -34,9 +34,22 @@ def test_roofline_sums_the_full_and_the_short_batches():
     assert limit["gflops_per_s"] == pytest.approx(limit["flops"] / limit["seconds"] / 1e9)
 
 
-def test_the_bf16_products_take_bf16_operands_and_the_slower_limit_binds():
-    for _, call in limits.products((16, 8, 4), 4, torch.bfloat16):
-        assert call().dtype == torch.bfloat16
+def test_the_eight_layouts_compute_the_same_product_in_the_fused_step_dtypes():
+    """A bf16 roofline takes each layer in the dtype the fused step gives it: bf16 for
+    64 -> 32, fp32 for 32 -> 10 (10 columns); the layouts are the same product, C or C^T."""
+    products = limits.products((64, 32, 10), 8, "bf16")
+    assert [f for f, _ in products] == [2 * 8 * 64 * 32] * 2 + [2 * 8 * 32 * 10] * 3
+    for i, (_, ways) in enumerate(products):
+        assert len(ways) == 8
+        results = [way() for way in ways]
+        first = results[0]
+        assert first.dtype == (torch.bfloat16 if i < 2 else torch.float32)
+        for r in results:
+            same = r if r.shape == first.shape else r.t()
+            torch.testing.assert_close(same.float(), first.float(), rtol=1e-2, atol=1e-2)
+
+
+def test_the_slower_limit_binds():
     measured = {"memory limit": {"seconds": 0.02}, "roofline": {"seconds": 0.01},
                 "roofline bf16": {"seconds": 0.05}}
     assert limits.binding(measured, "fp32") == "memory limit"
@@ -72,8 +85,10 @@ def test_a_short_run_reports_every_pipeline_against_the_limit(tmp_path, real_dat
         assert row["test_acc"] > 0.7  # one or two epochs of softmax regression
     target = report["targets"]["softmax"]
     assert target["limit"] == "memory limit"
-    assert target["x_limit"] == pytest.approx(rows["shallowlab"]["median_epoch_seconds"]
-                                              / memory["seconds"])
+    assert target["x_limit"]["value"] == pytest.approx(
+        rows["shallowlab"]["median_epoch_seconds"] / memory["seconds"])
+    assert "target softmax: x its memory limit" in result.stdout
+    assert report["machine"]["flags"] and "flags:" in result.stdout  # the CPU named
     assert report["startup"] is None
     assert "softmax" in result.stdout and "memory limit" in result.stdout
     assert "binds fp32" in result.stdout
@@ -100,11 +115,23 @@ def test_bf16_and_the_start_up_split_are_in_the_same_run(tmp_path, toy_data, mon
     for row in rows.values():
         assert row["test_acc"] > 0.5  # the toy classes are bands (chance is 0.1)
     bf16 = report["targets"]["mlp"]["bf16_x_fp32"]
-    assert bf16 == pytest.approx(rows["shallowlab-bf16"]["median_epoch_seconds"]
-                                 / rows["shallowlab"]["median_epoch_seconds"])
-    if slow_bf16(torch.device("cpu")):  # said in the table, and no target where bf16 is slow
+    assert bf16["value"] == pytest.approx(rows["shallowlab-bf16"]["median_epoch_seconds"]
+                                          / rows["shallowlab"]["median_epoch_seconds"])
+    for row in rows.values():  # the epoch less its precision's roofline
+        roof = limits_["roofline" if row["precision"] == "fp32" else "roofline bf16"]
+        assert row["outside_products_seconds"] == pytest.approx(
+            row["median_epoch_seconds"] - roof["seconds"])
+    reason = slow_bf16(torch.device("cpu"))
+    bf16_targets = ("bf16_x_fp32", "bf16_x_roofline", "bf16_x_faster_than_book",
+                    "bf16_acc_gap")
+    if reason:  # no bf16 target where bf16 is slow: one line each says so, and why
         assert "neither AVX-512 BF16 nor AMX" in result.stdout
-        assert report["targets"]["mlp"]["bf16_x_fp32_met"] is None
+        for key in bf16_targets[:2] + bf16_targets[3:]:
+            assert report["targets"]["mlp"][key]["met"] is None, key
+        assert result.stdout.count(f"not measured: {reason}") == 3
+    else:  # the accuracy target measured (3 seeds of 10 epochs on the toy data)
+        assert report["bf16_accuracy"]["seeds"] == 3
+        assert report["targets"]["mlp"]["bf16_acc_gap"]["met"] is not None
     # the start-up split, from benchmarks.startup, printed and in the JSON
     startup = report["startup"]
     for name in ("python -c pass", "shallowlab list", "shallowlab run linreg",
@@ -156,6 +183,28 @@ def test_book_layer_times_the_english_sections_alike_on_both_sides(tmp_path, mon
             assert run["acc"] > 0.95, side  # the toy images' classes are bands: one epoch learns
         assert summary["acc_agree"] and summary["acc_difference"] <= 0.01
     assert "concise MLP (5.2)" in result.stdout and "x faster (book / layer)" in result.stdout
+
+
+def test_profile_step_splits_each_precision_into_its_products_and_the_rest(tmp_path, toy_data,
+                                                                            monkeypatch):
+    monkeypatch.setenv("SHALLOWLAB_DATA", str(toy_data))  # 600 toy images: 3 steps an epoch
+    out = tmp_path / "profile.json"
+    result = subprocess.run([sys.executable, "-m", "benchmarks.profile_step", "--epochs", "2",
+                             "--json", str(out)], cwd=ROOT, capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(out.read_text())
+    assert report["machine"]["flags"] is not None
+    for precision in ("fp32", "bf16"):
+        ops, summary = (report["results"][precision][k] for k in ("ops", "summary"))
+        products = [name for name, op in ops.items() if op["product"]]
+        assert products and all(name.startswith("aten::") for name in products)
+        assert summary["products_us"] == pytest.approx(
+            sum(op["us_per_step"] for op in ops.values() if op["product"]))
+        assert summary["profiled_step_us"] == pytest.approx(
+            summary["products_us"] + summary["rest_us"])
+        assert summary["step_us"] > 0
+    assert "aten::mm *" in result.stdout and "step, unprofiled" in result.stdout
 
 
 def test_the_claims_are_each_a_ratio_of_two_sides_timed_alike(tmp_path):

@@ -44,13 +44,15 @@ def slow_bf16(device: torch.device) -> str | None:
         return None if torch.cuda.is_bf16_supported() else \
             f"{torch.cuda.get_device_name(device)} has no bf16 arithmetic"
     if device.type == "cpu":
-        if _cpu_flags() & {"avx512_bf16", "amx_bf16"}:
+        if cpu_flags() & {"avx512_bf16", "amx_bf16"}:
             return None
         return "this CPU has neither AVX-512 BF16 nor AMX instructions"
     return f"shallowlab does not use bf16 on {device.type}"
 
 
-def _cpu_flags() -> set[str]:
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags as Linux's ``/proc/cpuinfo`` names them (``avx2``,
+    ``avx512_bf16``, ``amx_bf16``...); empty where there is no such file."""
     try:
         text = Path("/proc/cpuinfo").read_text()
     except OSError:  # not Linux: no way to tell, so no claim of fast bf16

@@ -41,10 +41,12 @@ BOOK_ACC, BOOK_EPOCHS = 0.85, 10  # the book's test accuracy with dropout (0.2, 
 
 
 def accuracy_on_train(model, train: Batches) -> float:
-    """The model's accuracy on the whole training set in eval mode (no dropout)."""
+    """The model's accuracy on the whole training set in eval mode (no dropout), in fp32 (a
+    bf16 run holds its training images in bf16)."""
+    transform = train.transform or (lambda X: X)
     return evaluate(model, lambda O, y: O.new_zeros(len(y)),
                     Batches(train.X, train.y, EVAL_BATCH, shuffle=False,
-                            transform=train.transform))[1]
+                            transform=lambda X: transform(X).float()))[1]
 
 
 def run(config, run_dir, log):

@@ -19,8 +19,9 @@ from torch import nn
 from shallowlab.core import metrics, schedules
 from shallowlab.core.callbacks import LrSchedule
 from shallowlab.core.devices import resolve_device, slow_bf16
+from shallowlab.core.fused import SMALL
 from shallowlab.core.loop import fit
-from shallowlab.core.steps import make_step, resolve_engine
+from shallowlab.core.steps import held_for, make_step, resolve_engine
 from shallowlab.data import fashion_mnist
 from shallowlab.data.batches import Batches, to_unit
 from shallowlab.errors import ConfigError
@@ -153,6 +154,7 @@ def prepare_run(config: dict, run: RunDir, log: Log,
     step = _step(model, loss, updater, config["engine"], precision, log)
 
     X_train, X_test = image_sets(data, device, recipe is not None and recipe.standardize)
+    X_train = held_for(step, X_train)  # bf16 for a bf16 fused step; the test set stays fp32
     order = torch.Generator().manual_seed(seed + 1)
     train = Batches(X_train, data.train_labels.to(device), _batch_size(config, recipe),
                     generator=order)
@@ -171,8 +173,9 @@ def prepare_run(config: dict, run: RunDir, log: Log,
         callbacks.append(LrSchedule(updater, functools.partial(
             schedules.warmup_cosine, peak=config["lr"], warmup=recipe.warmup)))
     if config.get("tensorboard"):
-        callbacks.append(TensorBoardLogger(run / "tensorboard", model, loss,
-                                           (train.X[:PROBE], train.y[:PROBE]), optimizer, config))
+        probe = (train.X[:PROBE].float(), train.y[:PROBE])  # fp32, as the model computes
+        callbacks.append(TensorBoardLogger(run / "tensorboard", model, loss, probe, optimizer,
+                                           config))
     extra = {"device": str(device), "engine": step.engine, "precision": precision,
              "data": str(data.source)}
     metric = scratch.correct if config["impl"] == "scratch" else metrics.correct
@@ -196,9 +199,13 @@ def _step(model, loss, updater, engine: str, precision: str, log: Log):
         name, reason = resolve_engine(model, loss, updater, engine)
     except ValueError as e:  # --engine fused where it does not apply
         raise ConfigError(f"--engine fused: {e}; use --engine auto or autograd") from None
+    step = make_step(model, loss, updater, name, precision)
+    narrow = sum(d == torch.float32 for d in getattr(step, "dtypes", ()))
     log(f"engine: {name}" + (f" (the fused step does not apply: {reason})" if reason else "")
-        + (", products in bf16" if precision == "bf16" else ""))
-    return make_step(model, loss, updater, name, precision)
+        + (", products in bf16" if precision == "bf16" else "")
+        + (f" but for {narrow} layer{'s' * (narrow > 1)} under {SMALL} wide, in fp32"
+           if precision == "bf16" and narrow else ""))
+    return step
 
 
 def _batch_size(config: dict, recipe: Recipe | None):
