@@ -2,15 +2,17 @@
 command costs around its training: everything in one run.
 
 Run: ``python -m benchmarks.speed [--epochs N] [--bf16-epochs N] [--threads N] [--models M..]
-[--pipelines P..] [--no-startup] [--startup-repeats N] [--json PATH]`` from the repository root.
+[--pipelines P..] [--no-startup] [--startup-repeats N] [--accuracy-seeds N] [--json PATH]`` from
+the repository root.
 
 Two models with the book's settings: softmax regression (Flatten + Linear(784, 10)) and the MLP
 (784-256-10, ReLU), each trained by the pipelines of :mod:`benchmarks.pipelines` (shallowlab in
 fp32 and in bf16, autograd, the book, scikit-learn) and set against the hardware's limits of
-:mod:`benchmarks.limits`, measured for both: the roofline of the epoch's matrix products with
-fp32 and with bf16 operands, and the memory limit for the bytes an epoch reads (float32 images
-and int64 labels). A row's ``x limit`` is against the limit that binds it, the slower of the memory
-limit and its precision's roofline, and the table names it.
+:mod:`benchmarks.limits`, measured for both: the roofline of the epoch's matrix products, each
+at the fastest of its layouts, for an fp32 step and for a bf16 one, and the memory limit for the
+bytes an epoch reads (float32 images and int64 labels). A row's ``x limit`` is against the
+limit that binds it, the slower of the memory limit and its precision's roofline, and the table
+names it.
 
 What is timed: the **training pass** of an epoch only (for the book that includes starting its
 DataLoader workers, which it does every epoch). The data load is done once, before, and not timed.

@@ -124,6 +124,21 @@ def test_weights_changed_between_steps_are_cast_again():
                                atol=4 * BF16_EPS * float(expected.abs().max()))
 
 
+def test_a_bf16_step_evaluates_in_its_own_precision():
+    """fit measures the test set with the step's ``predict``: for fp32 the model itself, bit
+    for bit; for bf16 the step's own layers, within bf16 rounding of fp32's outputs."""
+    (model, opt), _ = _pair("mlp2", "sgd")
+    X = torch.rand(300, 784, generator=torch.Generator().manual_seed(6))
+    with torch.no_grad():
+        exact = model(X)
+    assert torch.equal(FusedStep(model, CE, opt).predict(X), exact)
+    with torch.inference_mode():  # as evaluate runs it
+        out = FusedStep(model, CE, opt, precision="bf16").predict(X)
+    assert out.dtype == torch.float32 and out.shape == exact.shape
+    torch.testing.assert_close(out, exact, rtol=4 * BF16_EPS,
+                               atol=4 * BF16_EPS * float(exact.abs().max()))
+
+
 def test_bf16_steps_really_compute_in_bf16():
     """Not fp32 under another name: the first step's weights differ from fp32's by more than
     fp32 rounding, and by no more than bf16's."""

@@ -125,7 +125,7 @@ class FusedStep:
         # model, and no operation here records an autograd graph (nor needs no_grad's cost).
         self.data = {p: p.detach() for p in self.group}
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
-        self.device = model[-1].weight.device
+        self.device, self.precision = model[-1].weight.device, precision
         self.dtypes = layer_dtypes([tuple(W.shape) for W, _ in self.layers], precision)
         self.input_dtype = self.dtypes[0]
         self.columns = [self.data[b].unsqueeze(1) for _, b in self.layers]  # b as (n, 1)
@@ -174,6 +174,25 @@ class FusedStep:
         loss = logp.gather(0, y).neg_()[0]
         self._saved = (A, weights, logp, y)
         return OT.t(), loss
+
+    def predict(self, X: torch.Tensor) -> torch.Tensor:
+        """The model's output for ``X`` as this step computes it: in fp32 the model itself;
+        in bf16 each layer in its dtype and the logits in fp32, as in training (an evaluation
+        4 to 5 times faster than fp32's on a CPU with AMX, whose logits do not tie as bf16's
+        would). Fresh tensors, nothing kept: it may run under inference mode."""
+        if not self.mixed:
+            return self.model(X)
+        A, last = X.reshape(len(X), -1).to(self.dtypes[0]).t(), len(self.layers) - 1
+        for k in range(last + 1):
+            Z = self.data[self.layers[k][0]].to(self.dtypes[k]) @ A  # n_k x batch
+            if k == last:
+                return Z.float().add_(self.columns[k]).t()
+            low = self.dtypes[k + 1]
+            if Z.dtype == low:
+                A = Z.add_(self.columns[k].to(low)).relu_()
+            else:  # the bias in fp32, as in training, then the next layer's dtype
+                A = Z.float().add_(self.columns[k]).relu_().to(low)
+        raise AssertionError("unreachable: the last layer returns")
 
     def _hidden(self, k: int, W: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
         """``relu(W A + b)`` for layer k, computed in its dtype, held in the next layer's.

@@ -239,18 +239,20 @@ class Loop:
 
 
 @torch.inference_mode()
-def evaluate(model, loss_fn, batches: Iterable[Batch],
-             metric: Metric | None = correct) -> tuple[float, float | None]:
+def evaluate(model, loss_fn, batches: Iterable[Batch], metric: Metric | None = correct,
+             forward: Callable[[torch.Tensor], torch.Tensor] | None = None
+             ) -> tuple[float, float | None]:
     """Mean loss and accuracy (None without ``metric``) of ``model`` over ``batches``.
 
     ``loss_fn`` returns one loss per example; the means are over examples, not batches.
+    ``forward`` computes the outputs where it is not ``model(X)`` (a step's ``predict``).
     """
     was_training = model.training
     model.eval()
     loss_sum = hits = 0
     n = 0
     for X, y in batches:
-        out = model(X)
+        out = model(X) if forward is None else forward(X)
         loss_sum = loss_sum + loss_fn(out, y).sum()
         if metric is not None:
             hits = hits + metric(out, y)
@@ -306,7 +308,8 @@ def fit(step: Step, train: Iterable[Batch], *, epochs: int,
 def _record(epoch: int, sums: Sums, step, test, metric, start: float) -> dict:
     """The epoch's record: its training means, then the model measured on ``test``."""
     train_loss, train_acc = sums.means()
-    test_loss, test_acc = (evaluate(step.model, step.loss_fn, test, metric)
+    test_loss, test_acc = (evaluate(step.model, step.loss_fn, test, metric,
+                                    getattr(step, "predict", None))  # in the step's precision
                            if test is not None else (None, None))
     return {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc,
             "test_loss": test_loss, "test_acc": test_acc,
