@@ -9,12 +9,10 @@ from pathlib import Path
 import pytest
 
 from shallowlab.exercises import catalog, page
+from tests.report.test_browser import browser  # noqa: F401  (the module's Chromium)
 from tests.test_cli import cli
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
 
 
 def test_the_docs_page_is_the_catalog_as_written_now():
@@ -46,20 +44,9 @@ def test_the_html_holds_every_exercise_escaped_and_without_scripts(html_page):
     assert "&lt;" in text or "&gt;" in text or "&#x27;" in text  # answers are escaped
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("no Chromium at /usr/bin/chromium: `sudo apt-get install chromium`")
-    sync_api = pytest.importorskip("playwright.sync_api",
-                                   reason="no Playwright: pip install -e '.[browser]'")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
-
-
 @pytest.mark.parametrize("width", [1280, 390])
-def test_the_page_renders_with_answers_folded_and_no_console_error(browser, html_page, width):
+def test_the_page_renders_with_answers_folded_and_no_console_error(browser, html_page,  # noqa: F811
+                                                                   width):
     page_ = browser.new_page(viewport={"width": width, "height": 900})
     errors = []
     page_.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
