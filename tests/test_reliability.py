@@ -58,22 +58,25 @@ def kill_ten_times(data, out):
     time, then resumed to its end; returns ``out``."""
     config = out / "config.json"
     rng = random.Random(0)
-    kills = 0
+    kills, life = 0, 3.5  # life: how long a process lasts after writing config.json, at most
     command = [*ARGS, "--data-dir", data, "--out", out]
     while kills < 10:
         before = config.stat().st_mtime_ns if config.exists() else None
         proc = subprocess.Popen([sys.executable, "-m", "shallowlab", *map(str, command)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         # wait until this process has begun the run (it writes config.json anew), then kill
-        # it at a random moment: while loading, training, checkpointing or drawing
+        # it at a random moment of its life: while loading, training, checkpointing or drawing
         deadline = time.monotonic() + 120
         while proc.poll() is None and (not config.exists()
                                        or config.stat().st_mtime_ns == before):
             assert time.monotonic() < deadline
             time.sleep(0.01)
-        time.sleep(rng.uniform(0, 3.5))
-        if proc.poll() is not None:  # it finished first: start over on the resumed run
+        began, kill_at = time.monotonic(), time.monotonic() + rng.uniform(0, life)
+        while proc.poll() is None and time.monotonic() < kill_at:
+            time.sleep(0.005)
+        if proc.poll() is not None:  # it finished first: the next kill lands within its life
             assert proc.returncode == 0, proc.stderr.read()
+            life = time.monotonic() - began
         else:
             proc.send_signal(signal.SIGKILL)
             proc.wait()

@@ -12,7 +12,7 @@ from shallowlab.core.loop import fit
 from shallowlab.core.steps import make_step
 from shallowlab.models import nets
 from shallowlab.runs.tensorboard import TensorBoardLogger
-from tests.test_train import _toy
+from tests.core.test_loop import _toy
 
 pytest.importorskip("tensorboard", reason="the tensorboard extra is not installed")
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import shallowlab
-from shallowlab.cli import run, sweep
+from shallowlab.cli import exercises, run, sweep
 from shallowlab.cli.flags import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Parser
 from shallowlab.errors import ConfigError, ShallowlabError
 from shallowlab.term import colour, reader_gone
@@ -41,6 +41,7 @@ def build_parser(experiment_names: list[str]) -> argparse.ArgumentParser:
                       "elsewhere; every file is checked against its published MD5")
 
     sweep.add_parser(sub, experiment_names)
+    exercises.add_parsers(sub)
     return parser
 
 
@@ -115,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
             return _report(args)
         if args.command == "runs":
             return _runs(args)
+        if args.command in exercises.COMMANDS:
+            return exercises.command(args)
         return run.command(args, EXPERIMENTS)
     except (ConfigError, ShallowlabError) as e:
         print(f"shallowlab: {colour('error:', 'red', sys.stderr)} {e}", file=sys.stderr)

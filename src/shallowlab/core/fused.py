@@ -216,7 +216,7 @@ class FusedStep:
         self._saved = None
         B = y.shape[1]
         G = G.exp_()  # softmax(O)^T; less onehot(y)^T it is the output gradient, times B
-        G.scatter_add_(0, y, self._ones(B, value=-1.0))
+        G.scatter_add_(0, y, self._ones(B, G.dtype, value=-1.0))
         scale = 1 / B  # fp32: folded into each update's alpha, in the products
         if self.mixed:  # bf16: into G once, so no pass over the weights' gradients does it
             G, scale = G.mul_(scale), 1.0
@@ -252,7 +252,7 @@ class FusedStep:
         weights' product goes to a kept bf16 tensor, converted to fp32 for the update."""
         W, b = self.layers[k]
         if G.dtype == self.data[b].dtype:
-            ones = self._ones(G.shape[1])
+            ones = self._ones(G.shape[1], G.dtype)
             self._sgd(b, lambda t, beta, alpha: t.addmv_(G, ones, beta=beta, alpha=alpha),
                       scale)
         else:  # a bf16 gradient's sum (accumulated in fp32, rounded to bf16, as autocast's)

@@ -7,13 +7,13 @@ import torch
 from torch import nn
 
 import shallowlab.core.loop
-from shallowlab.core.fused import FusedStep, unsupported
+from shallowlab.core.fused import FusedStep
 from shallowlab.core.loop import fit
-from shallowlab.core.steps import STEPS, AutogradStep, CompiledStep, make_step
+from shallowlab.core.steps import STEPS, AutogradStep, make_step
 from shallowlab.errors import DivergedError
 from shallowlab.models import nets
+from tests.core.test_loop import _toy
 from tests.rounding import assert_rounds_close, sum_tolerance
-from tests.test_train import _toy
 
 CE = nn.CrossEntropyLoss(reduction="none")
 MODELS = {
@@ -154,39 +154,6 @@ def test_a_learning_rate_changed_between_steps_is_used():
     step.forward(torch.rand(8, 784), torch.arange(8))
     step.update()
     assert all(torch.equal(p, q) for p, q in zip(model.parameters(), before, strict=True))
-
-
-@pytest.mark.parametrize(("model", "loss", "optimizer", "reason"), [
-    (lambda: nets.mlp(784, (32,), 10, dropout=0.5), CE, "sgd", "not Linear, ReLU"),
-    (lambda: nets.mlp(784, (32,), 10, activation="sigmoid"), CE, "sgd", "not Linear, ReLU"),
-    (lambda: nets.softmax_regression(), nn.CrossEntropyLoss(), "sgd", "reduction='none'"),
-    (lambda: nets.softmax_regression(), nn.CrossEntropyLoss(reduction="none",
-                                                            label_smoothing=0.1), "sgd",
-     "label smoothing"),
-    (lambda: nets.softmax_regression(), CE, "adam", "not torch.optim.SGD"),
-    (lambda: nets.softmax_regression(), CE, "nesterov", "nesterov"),
-])
-def test_what_it_cannot_train_is_named_and_left_to_autograd(model, loss, optimizer, reason):
-    net = model()
-    opt = {"sgd": lambda: torch.optim.SGD(net.parameters(), lr=0.1),
-           "adam": lambda: torch.optim.Adam(net.parameters()),
-           "nesterov": lambda: torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9,
-                                               nesterov=True)}[optimizer]()
-    assert reason in unsupported(net, loss, opt)
-    assert isinstance(make_step(net, loss, opt, "auto"), AutogradStep)
-    with pytest.raises(ValueError, match=reason):
-        make_step(net, loss, opt, "fused")
-
-
-def test_auto_takes_the_fused_step_where_it_applies():
-    (model, opt), _ = _pair("mlp2", "momentum")
-    assert unsupported(model, CE, opt) is None
-    assert make_step(model, CE, opt, "auto").engine == "fused"
-    assert isinstance(make_step(model, CE, opt, "auto"), FusedStep)
-    assert type(make_step(model, CE, opt, "autograd")) is AutogradStep
-    assert isinstance(make_step(model, CE, opt, "compiled"), CompiledStep)
-    with pytest.raises(ValueError, match="unknown engine"):
-        make_step(model, CE, opt, "turbo")
 
 
 def test_fit_histories_agree_between_engines():

@@ -19,8 +19,8 @@ from shallowlab.core.steps import AutogradStep, FusedStep, held_for, make_step
 from shallowlab.data import fashion_mnist
 from shallowlab.data.batches import Batches
 from shallowlab.models import nets
-from tests.test_fused import CE, _pair
-from tests.test_train import _toy
+from tests.core.test_fused import CE, _pair
+from tests.core.test_loop import _toy
 
 BF16_EPS = 2 ** -8  # bfloat16 keeps 8 significant bits: a relative rounding of up to this
 

@@ -1,0 +1,192 @@
+"""The run exercises' answers on synthetic data, each run through ``answers.carry_out`` (the
+experiment's lifecycle, a run folder) at the smallest settings where its claim holds, over
+several seeds where the claim rests on training; and the command line's run, sweep and
+``--run-all`` paths once each."""
+
+from __future__ import annotations
+
+import json
+import statistics
+
+import pytest
+
+from shallowlab.exercises import answers, catalog
+from shallowlab.exercises.runs import RUNS
+from shallowlab.runs.folder import RunDir
+from shallowlab.term import silent
+from tests.test_cli import cli
+
+
+@pytest.fixture(autouse=True)
+def _no_figures(monkeypatch, request):
+    """Figures are not what these claims are about; a test named ..._drawn wants them."""
+    if not request.node.name.endswith("_drawn"):
+        monkeypatch.setattr(RunDir, "save_figure", lambda self, *args, **kwargs: None)
+
+
+def run(name: str, folder, **overrides) -> dict:
+    found = answers.carry_out(name, folder / name, log=silent, overrides=overrides)
+    assert answers.sentence(name, found)  # the sentence forms from what the run found
+    return found["summary"] if "summary" in found else found
+
+
+def seeds(name: str, folder, count: int = 3, **overrides) -> list[dict]:
+    return [run(name, folder / f"seed-{s}", seed=s, **overrides) for s in range(count)]
+
+
+def test_every_run_exercise_has_a_run_that_exists():
+    used = {e.run for e in catalog.exercises() if e.kind == "run"}
+    assert used == set(RUNS)
+    for name, entry in RUNS.items():
+        if entry.how == "own":
+            assert answers.own_experiment(name).answer is not None
+
+
+def test_control_flow_output_is_a_multiple_of_its_input(tmp_path):
+    s = run("control-flow", tmp_path)
+    assert s["max_error"] < 1e-9 and len(s["factors"]) == 3
+    assert "only for scalar outputs" in s["non_scalar"]
+
+
+def test_newton_derivative_through_a_data_dependent_loop(tmp_path):
+    s = run("newton-sqrt", tmp_path)
+    assert s["max_relative_error"] < 1e-12 and len(s["steps"]) > 1  # the loop count varies
+    assert all(abs(r["central"] - r["exact"]) < 1e-5 * r["exact"] for r in s["rows"])
+
+
+def test_sin_derivative_is_cos_and_drawn(tmp_path):
+    s = run("sin-derivative", tmp_path)
+    assert s["max_error"] < 1e-12
+    assert (tmp_path / "sin-derivative" / "sin.png").stat().st_size > 1000
+
+
+def test_without_save_hyperparameters_the_attributes_are_missing(tmp_path):
+    s = run("save-hyperparameters", tmp_path)
+    assert s["with"] == "a = 1 b = 2"
+    assert s["without"] == "AttributeError: 'B' object has no attribute 'a'"
+
+
+def test_the_last_batch_holds_the_remainder_unless_dropped(tmp_path):
+    s = run("last-batch", tmp_path)
+    assert s["book"] == [30] * 33 + [10] and s["batches"][-1] == 10
+    assert s["drop_last"] == [30] * 33
+
+
+def test_linear_regression_trains_from_zero_and_from_huge_weights(tmp_path):
+    for s in seeds("zero-init", tmp_path):
+        errors = {name: fit["errors"] for name, fit in s["fits"].items()}
+        assert errors["N(0, 1000)"][0] > 1  # it starts far off
+        assert all(e[-1] < 0.02 for e in errors.values()), errors
+
+
+def test_the_missing_reshape_broadcasts_to_a_wrong_loss(tmp_path):
+    s = run("reshape", tmp_path)
+    assert s["shape"] == [10, 10] and s["wrong_loss"] > 1000 * s["right_loss"]
+
+
+def test_the_absolute_loss_keeps_jittering_where_the_squared_one_settles(tmp_path):
+    fits = [s["fits"] for s in seeds("absolute-loss", tmp_path)]
+    assert statistics.median(f["absolute"]["jitter"] / f["squared"]["jitter"] for f in fits) > 5
+    assert statistics.median(f["absolute"]["errors"][-1] / f["squared"]["errors"][-1]
+                             for f in fits) > 2
+    assert all(f["absolute"]["errors"][-1] < 0.02 for f in fits)  # it still finds w and b
+
+
+def test_one_outlier_throws_the_squared_loss_not_the_absolute_one(tmp_path):
+    for s in seeds("outlier", tmp_path):
+        squared, absolute = s["fits"]["squared"]["errors"][-1], s["fits"]["absolute"]["errors"][-1]
+        assert absolute < 0.02 and squared > 100 * absolute
+
+
+def test_more_epochs_help_a_slow_rate_but_never_beat_least_squares(tmp_path):
+    for s in seeds("epochs-and-lr", tmp_path, 2):
+        slow = s["errors"]["0.003"]
+        assert slow[1] > 10 * slow[-1]  # still improving after the first epoch
+        assert all(e[-1] > 0.5 * s["least_squares_error"] for e in s["errors"].values())
+
+
+def test_the_estimation_error_falls_as_one_over_root_n(tmp_path):
+    for s in seeds("data-amount", tmp_path, 2):
+        assert -0.6 < s["slope"] < -0.4 and -0.6 < s["b_slope"] < -0.4
+
+
+def test_more_data_closes_the_high_degree_gap(tmp_path):
+    s = run("polyfit-data", tmp_path, epochs=100, sizes=[10, 1000])
+    gaps = [te - tr for tr, te in zip(s["degree_19_train"], s["degree_19_test"])]
+    assert gaps[0] > 10 * gaps[-1] and s["degree_19_test"][-1] < 0.1
+
+
+def test_unscaled_polynomial_features_overflow_sgd(tmp_path):
+    s = run("polyfit-unscaled", tmp_path)
+    raw, scaled = s["runs"]["x^i"], s["runs"]["x^i / i!"]
+    assert raw["largest"] > 1e6 and raw["diverged_at"] is not None
+    assert scaled["diverged_at"] is None and scaled["loss"] < 100
+
+
+def test_a_validation_set_picks_a_lambda_nearly_as_good_as_the_best(tmp_path):
+    draws = run("validation-lambda", tmp_path)["draws"]
+    assert all(d["picked"] > 0 and d["picked_test"] <= 1.2 * d["best_test"] for d in draws)
+    assert all(d["no_decay_test"] > 100 * d["picked_test"] for d in draws)
+
+
+def test_softmax_as_written_overflows_and_underflows_to_nan(tmp_path):
+    s = run("naive-softmax", tmp_path)
+    assert "nan" not in s["50"]["naive"]
+    assert s["100"]["exp"] == "inf" and s["100"]["naive"].startswith("[nan")
+    assert s["below -100"]["naive"] == "[nan, nan, nan]" and "nan" not in s["100"]["shifted"]
+
+
+def test_the_matrix_products_are_timed_at_every_size(tmp_path):
+    s = run("matmul-alignment", tmp_path, sizes=[128, 129], repeats=1, rounds=1)
+    assert set(s["gflops"]["cpu"]) == {"128", "129"}
+    assert all(v > 0 for v in s["gflops"]["cpu"].values())
+
+
+def test_the_concise_step_beats_the_scratch_one_on_big_layers(tmp_path):
+    """A ratio measured side by side, interleaved (best of 3 rounds), on this machine."""
+    s = run("scratch-vs-concise", tmp_path, steps=3, rounds=3)
+    assert all(s["ms"][h]["scratch"] > s["ms"][h]["concise"] for h in ("1024", "4096"))
+
+
+def test_the_autograd_experiment_answers_the_second_backward(tmp_path):
+    s = run("autograd", tmp_path)
+    assert s["second_backward_raised"] and s["retained_grad"] == [0.0, 4.0, 8.0, 12.0]
+
+
+def test_weight_decay_lowers_the_test_loss_by_orders_of_magnitude(tmp_path):
+    s = run("weight-decay", tmp_path)
+    assert s["test_losses"][0] > 100 * min(s["test_losses"])
+    assert s["train_losses"][-1] > s["train_losses"][0]
+
+
+def test_the_polyfit_answer_finds_the_u(tmp_path):
+    s = run("polyfit", tmp_path, epochs=5)
+    train, val = s["cv_exact_train"], s["cv_exact_validation"]
+    assert all(b <= a * (1 + 1e-6) for a, b in zip(train[:15], train[1:15]))  # nested fits
+    assert 3 <= min(range(len(val)), key=val.__getitem__) <= 6 and val[-1] > 10 * min(val)
+
+
+def test_a_run_exercise_from_the_command_line(tmp_path):
+    result = cli("exercise", "zh-3.2.5", "--out", tmp_path / "reshape")
+    assert result.returncode == 0, result.stderr
+    assert "\nAnswer: Without the reshape y_hat - y has shape (10, 10)" in result.stdout
+    assert f"run folder: {tmp_path / 'reshape'}" in result.stdout
+    summary = json.loads((tmp_path / "reshape" / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["shape"] == [10, 10]
+
+
+def test_a_sweep_exercise_runs_its_trials_as_a_sweep(tmp_path, toy_data):
+    result = cli("exercise", "en-5.4.2", "--data-dir", toy_data, "--out", tmp_path / "sweep",
+                 "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "Answer: Test accuracy after 3 epochs: init zeros: " in result.stdout
+    rows = (tmp_path / "sweep" / "trials.csv").read_text().splitlines()
+    assert len(rows) == 3 and all(",completed," in row for row in rows[1:])
+
+
+def test_run_all_answers_every_run_of_a_section(tmp_path):
+    result = cli("exercises", "en-3.4", "--run-all", "--quiet", "--out", tmp_path, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    names = {e.run for _, e in catalog.select("en-3.4") if e.kind == "run"}
+    assert {line.split()[0] for line in result.stdout.splitlines()[:-1]} == names
+    assert result.stdout.splitlines()[-1].startswith(f"{len(names)} of {len(names)} run answers")

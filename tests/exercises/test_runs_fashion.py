@@ -1,0 +1,162 @@
+"""The Fashion-MNIST run exercises' claims, on the real images at the smallest settings where
+each claim holds: the first 6000 training and 2000 test images, 2 or 3 epochs, seeds 0-2
+(a claim on training holds for the mean over the seeds).
+
+Each configuration of an answer's sweep runs in this process through the experiment's real
+entry point (``runs.lifecycle.execute``), as the sweep's trials run it in theirs, without
+figures; the rows then go through the answer's own sentence. Skipped without the real data.
+"""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+
+import pytest
+
+from shallowlab.data import fashion_mnist
+from shallowlab.data.idx import write_idx
+from shallowlab.exercises import answers, verdicts
+from shallowlab.exercises.runs import RUNS
+from shallowlab.experiments import EXPERIMENTS
+from shallowlab.runs.folder import RunDir
+from shallowlab.runs.lifecycle import execute
+from shallowlab.runs.settings import resolve
+from shallowlab.term import silent
+from tests.conftest import real_data_dir
+
+pytestmark = pytest.mark.data
+SEEDS = (0, 1, 2)
+
+
+@pytest.fixture(scope="module")
+def subset(tmp_path_factory):
+    """The first 6000 training and 2000 test images of the real Fashion-MNIST."""
+    source = real_data_dir()
+    if source is None:
+        pytest.skip("real Fashion-MNIST absent: `sudo apt-get install dataset-fashion-mnist`")
+    data = fashion_mnist.load(source, allow_download=False)
+    folder = tmp_path_factory.mktemp("fashion-6000")
+    for split, images, labels, n in (("train", data.train_images, data.train_labels, 6000),
+                                     ("t10k", data.test_images, data.test_labels, 2000)):
+        write_idx(folder / f"{split}-images-idx3-ubyte", images[:n].numpy())
+        write_idx(folder / f"{split}-labels-idx1-ubyte", labels[:n].numpy().astype("uint8"))
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def _no_figures(monkeypatch):
+    monkeypatch.setattr(RunDir, "save_figure", lambda self, *args, **kwargs: None)
+
+
+def sweep(name: str, data, tmp_path, epochs: int, grid: dict | None = None) -> dict:
+    """Mean final metric per configuration of ``name``'s grid (or ``grid``), over SEEDS."""
+    run = RUNS[name]
+    grid = grid or run.grid
+    experiment, rows = EXPERIMENTS[run.target], []
+    for k, values in enumerate(itertools.product(*grid.values())):
+        config = dict(zip(grid, values))
+        for seed in SEEDS:
+            settings = {**run.quick, **config, "seed": seed, "epochs": epochs,
+                        "data_dir": str(data)}
+            summary = execute(experiment, resolve(experiment, settings),
+                              RunDir(tmp_path / f"{k}-{seed}"), silent)
+            rows.append({**config, "seed": seed, "status": summary["status"], **summary})
+    assert verdicts.sweep(name, rows, list(grid), epochs).startswith(("Test", "After"))
+    means = {}
+    for metric in ("final_test_acc", "final_test_loss", "final_train_loss"):
+        means[metric] = {values: statistics.mean(r[metric] for r in rows
+                                                 if tuple(r[k] for k in grid) == values)
+                         for values in itertools.product(*grid.values())}
+    return means
+
+
+def acc(means: dict, *values) -> float:
+    return means["final_test_acc"][values]
+
+
+def test_accuracy_grows_with_the_width(subset, tmp_path):
+    m = sweep("mlp-width", subset, tmp_path, 2, {"hidden": [(4,), (64,), (256,)]})
+    assert acc(m, (4,)) < acc(m, (64,)) < acc(m, (256,)) and acc(m, (4,)) < acc(m, (256,)) - 0.15
+
+
+def test_one_hidden_unit_is_far_behind(subset, tmp_path):
+    m = sweep("mlp-one-unit", subset, tmp_path, 2, {"hidden": [(1,), (256,)]})
+    assert acc(m, (1,)) < 0.3 and acc(m, (256,)) > acc(m, (1,)) + 0.25
+
+
+def test_sigmoid_lags_relu_and_tanh(subset, tmp_path):
+    m = sweep("mlp-activation", subset, tmp_path, 2)
+    assert acc(m, "sigmoid") < acc(m, "relu") - 0.15
+    assert abs(acc(m, "tanh") - acc(m, "relu")) < 0.1
+
+
+def test_zero_weights_stay_at_chance_and_scaled_ones_start_faster(subset, tmp_path):
+    m = sweep("mlp-init", subset, tmp_path, 2)
+    assert acc(m, "zeros") < 0.15
+    assert min(acc(m, "xavier"), acc(m, "he")) > acc(m, "normal") + 0.05
+
+
+def test_softmax_regression_trains_alike_from_zero_weights(subset, tmp_path):
+    m = sweep("softmax-zero-init", subset, tmp_path, 2)
+    assert abs(acc(m, "zeros") - acc(m, "normal")) < 0.01
+
+
+def test_the_learning_rate_of_the_mlp_has_a_best_middle(subset, tmp_path):
+    m = sweep("mlp-lr", subset, tmp_path, 2, {"lr": [0.01, 0.3, 1.0]})
+    assert acc(m, 0.01) < acc(m, 0.3) - 0.2 and acc(m, 1.0) < acc(m, 0.3) - 0.1
+
+
+def test_deeper_nets_start_slower_at_the_books_rate(subset, tmp_path):
+    grid = {"hidden": [(256,), (256, 256), (256, 256, 256)], "lr": [0.1]}
+    m = sweep("mlp-depth", subset, tmp_path, 2, grid)
+    assert acc(m, (256,), 0.1) > acc(m, (256, 256), 0.1) + 0.2
+    assert acc(m, (256, 256, 256), 0.1) < 0.15
+    faster = sweep("mlp-depth", subset, tmp_path / "fast", 2, {"hidden": [(256, 256)],
+                                                               "lr": [0.4]})
+    assert acc(faster, (256, 256), 0.4) > acc(m, (256, 256), 0.1) + 0.1
+
+
+def test_the_softmax_test_loss_is_least_at_a_middle_rate(subset, tmp_path):
+    m = sweep("softmax-lr", subset, tmp_path, 2, {"lr": [0.01, 0.1, 3.0]})["final_test_loss"]
+    assert m[(0.01,)] > m[(0.1,)] + 0.3 and m[(3.0,)] > m[(0.1,)] + 1
+
+
+def test_bigger_batches_end_higher_after_the_same_epochs(subset, tmp_path):
+    m = sweep("softmax-batch", subset, tmp_path, 2)["final_train_loss"]
+    assert m[(64,)] < m[(256,)] < m[(1024,)] < m[(4096,)]
+
+
+def test_small_batches_and_lr_0_1_win_the_softmax_grid(subset, tmp_path):
+    m = sweep("softmax-grid", subset, tmp_path, 3)["final_test_acc"]
+    rates, sizes = RUNS["softmax-grid"].grid["lr"], RUNS["softmax-grid"].grid["batch_size"]
+    assert all(max(rates, key=lambda r, b=b: m[(r, b)]) == 0.1 for b in sizes)
+    assert all(max(sizes, key=lambda b, r=r: m[(r, b)]) == 64 for r in rates)
+
+
+def test_dropout_settings_land_close_together(subset, tmp_path):
+    orders = {"dropout": [(0.2, 0.5), (0.5, 0.2)]}
+    m = sweep("dropout-rates", subset, tmp_path, 3, orders)["final_test_acc"]
+    assert max(m.values()) - min(m.values()) < 0.1
+
+
+def test_the_mask_adds_variance_and_more_epochs_widen_the_softmax_gap(subset, tmp_path):
+    variance = answers.carry_out("dropout-variance", tmp_path / "v", log=silent,
+                                 overrides={"epochs": 1, "data_dir": str(subset)})["summary"]
+    for trace in variance["traces"]["dropout"]:
+        assert all(trace[f"layer {k}"] > trace[f"layer {k} before the mask"] for k in (1, 2))
+    for trace in variance["traces"]["no dropout"]:
+        assert all(trace[f"layer {k}"] == trace[f"layer {k} before the mask"] for k in (1, 2))
+    history = answers.carry_out("softmax-epochs", tmp_path / "e", log=silent,
+                                overrides={"epochs": 10, "data_dir": str(subset)})["history"]
+    losses = [h["train_loss"] for h in history]
+    assert all(a > b for a, b in zip(losses[-5:], losses[-4:]))  # still falling at the end
+    gap = [h["train_acc"] - h["test_acc"] for h in history]
+    assert gap[-1] > gap[0] + 0.03
+
+
+def test_reading_one_image_a_batch_costs_far_more_per_image(subset, tmp_path):
+    s = answers.carry_out("reading-speed", tmp_path, log=silent,
+                          overrides={"data_dir": str(subset), "rounds": 3})["summary"]
+    assert s["times"]["Batches 1"] > 3 * s["times"]["Batches 256"]
+    assert s["times"]["DataLoader 1"] > 3 * s["times"]["DataLoader 256"]
