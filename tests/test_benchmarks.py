@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmarks import book_en, claims, limits
+from benchmarks import book_en, claims, limits, targets
 from shallowlab import d2l
 from shallowlab.core.devices import slow_bf16
 from tests.conftest import write_fashion
@@ -126,9 +126,9 @@ def test_bf16_and_the_start_up_split_are_in_the_same_run(tmp_path, toy_data, mon
                     "bf16_acc_gap")
     if reason:  # no bf16 target where bf16 is slow: one line each says so, and why
         assert "neither AVX-512 BF16 nor AMX" in result.stdout
-        for key in bf16_targets[:2] + bf16_targets[3:]:
+        for key in bf16_targets:
             assert report["targets"]["mlp"][key]["met"] is None, key
-        assert result.stdout.count(f"not measured: {reason}") == 3
+        assert result.stdout.count(f"not measured: {reason}") == 4  # one line per target
     else:  # the accuracy target measured (3 seeds of 10 epochs on the toy data)
         assert report["bf16_accuracy"]["seeds"] == 3
         assert report["targets"]["mlp"]["bf16_acc_gap"]["met"] is not None
@@ -222,3 +222,20 @@ def test_the_claims_are_each_a_ratio_of_two_sides_timed_alike(tmp_path):
         assert claim["holds"] == claims.holds(claim["ratio"], claim["bound"])
         assert name in result.stdout
     assert result.returncode == (0 if all(c["holds"] for c in report["claims"].values()) else 1)
+
+
+def test_where_bf16_is_slow_each_bf16_target_says_it_was_not_measured_and_why():
+    rows = [{"model": "mlp", "pipeline": p, "median_epoch_seconds": s,
+             "x_slower_than_shallowlab": s / 0.2}
+            for p, s in (("shallowlab", 0.2), ("shallowlab-bf16", 1.0), ("book", 3.0))]
+    limits_ = {"mlp": {"roofline": {"seconds": 0.1}, "roofline bf16": {"seconds": 0.5}}}
+    reason = "this CPU has neither AVX-512 BF16 nor AMX instructions"
+    slow = targets.verdict("mlp", rows, limits_, reason)
+    slow["bf16_acc_gap"] = targets.accuracy_check(None, reason)
+    lines = targets.lines({"mlp": slow})
+    unmeasured = [line for line in lines if "not measured" in line]
+    assert len(unmeasured) == 4 and all(line.endswith(reason) for line in unmeasured)
+    assert any("x its roofline 2.000 (<= 1.4): MISSED" in line for line in lines)
+    fast = targets.verdict("mlp", rows, limits_, None)  # the same rows where bf16 is fast
+    assert fast["bf16_x_fp32"] == {"value": 5.0, "bound": 0.6, "met": False, "why": None}
+    assert fast["bf16_x_faster_than_book"]["value"] == 3.0

@@ -200,14 +200,14 @@ class FusedStep:
         Every conversion is a ``copy_`` into a kept tensor: an element-wise operation on two
         dtypes converts its inputs into a fresh tensor first, on the CPU.
         """
-        b, B = self.columns[k], A.shape[1]
+        b, shape = self.columns[k], (W.shape[0], A.shape[1])
         low, out = self.dtypes[k], self.dtypes[k + 1]
-        H = self._buffer(("hidden", k, B), (W.shape[0], B), out)
+        H = self._buffer(("hidden", k), shape, out) if low != out or low == b.dtype else None
         if low == b.dtype:  # fp32: the bias and the product in one call
             Z = torch.addmm(b, W, A, out=H if out == low else None).relu_()
             return Z if Z is H else H.copy_(Z)
-        Z = torch.mm(W, A, out=self._buffer(("z", k, B), H.shape, low))  # the product alone
-        if out == low:  # bf16 on to a bf16 layer
+        Z = torch.mm(W, A, out=self._buffer(("z", k), shape, low))  # the product alone
+        if H is None:  # bf16 on to a bf16 layer
             return Z.add_(b.to(low)).relu_()
         return H.copy_(Z).add_(b).relu_()  # on to an fp32 layer: the bias in fp32
 
