@@ -69,12 +69,6 @@ SWEEPS: dict[str, Callable[[list[dict], list[str], int], str]] = {
     "mlp-one-unit": lambda rows, keys, epochs: (
         sweep_sentence(rows, keys, epochs) + " Runs stuck near chance (accuracy under 0.2): "
         f"{sum(1 for r in rows if (r.get(SWEPT_METRIC) or 0) < 0.2)} of {len(rows)}."),
-    "dropout-weight-decay": lambda rows, keys, epochs: (
-        f"After {epochs} epochs, test accuracy and training-minus-test gap (eval mode), without "
-        "dropout / with dropout 0.2, 0.5: " + "; ".join(
-            f"{label({k: r[k] for k in keys})}: {r['no_dropout_test_acc']:.3f}, "
-            f"{100 * r['no_dropout_gap']:+.1f} / {r['test_acc']:.3f}, {100 * r['gap']:+.1f}"
-            for r in rows if r.get("gap") is not None) + "."),
 }
 
 
@@ -126,8 +120,4 @@ EXPERIMENTS: dict[str, Callable[[dict, list[dict]], str]] = {
     "mlp-fast": lambda s, h: (f"The --fast recipe reached {s['final_test_acc']:.4f} test accuracy "
                               f"after {s['epochs']} epochs in {s['seconds']:.0f} s (the book's "
                               "settings: about 0.84 after 10 epochs)."),
-    "dropout-epochs": lambda s, h: (
-        f"After {s['epochs']} epochs, measured in eval mode: with dropout {s['test_acc']:.4f} test "
-        f"accuracy and a training-test gap of {100 * s['gap']:.1f} points; without, "
-        f"{s['no_dropout_test_acc']:.4f} and {100 * s['no_dropout_gap']:.1f} points."),
 }

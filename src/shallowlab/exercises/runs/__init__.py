@@ -9,7 +9,7 @@ Three ways an answer runs (:mod:`shallowlab.exercises.answers` carries them out)
   :mod:`shallowlab.sweep` (a sweep folder of run folders, its table and figure);
 - ``own``: a small experiment of the exercise's own, an ``Experiment`` in the module named
   here (``autograd_runs``, ``linear_runs``, ``selection_runs``, ``speed_runs``,
-  ``network_runs``), run into a run folder the same way.
+  ``network_runs``, ``overfit_runs``), run into a run folder the same way.
 
 Each answer's sentence, with its numbers, comes from :mod:`shallowlab.exercises.verdicts`.
 """
@@ -51,7 +51,6 @@ RUNS: dict[str, Run] = {
     "weight-decay": Run("experiment", "weight-decay"),
     "softmax-epochs": Run("experiment", "softmax", *_epochs(20, 50)),
     "mlp-fast": Run("experiment", "mlp", {"fast": True, "epochs": 10}, {"fast": True}),
-    "dropout-epochs": Run("experiment", "dropout", *_epochs(10, 20)),
     # sweeps of existing experiments
     "softmax-zero-init": Run("sweep", "softmax", *_E3, grid={"init": ["zeros", "normal"]}),
     "softmax-lr": Run("sweep", "softmax", *_E3,
@@ -72,7 +71,6 @@ RUNS: dict[str, Run] = {
     "mlp-init": Run("sweep", "mlp", *_E3, grid={"init": ["zeros", "normal", "xavier", "he"]}),
     "dropout-rates": Run("sweep", "mlp", {**DEEP, "epochs": 3}, {**DEEP, "epochs": 10},
                          grid={"dropout": [(0.0,), (0.2, 0.5), (0.5, 0.2), (0.5, 0.5)]}),
-    "dropout-weight-decay": Run("sweep", "dropout", *_E3, grid={"weight_decay": [0.0, 0.001]}),
     # small experiments of their own
     "control-flow": Run("own", "autograd_runs"),
     "newton-sqrt": Run("own", "autograd_runs"),
@@ -90,6 +88,10 @@ RUNS: dict[str, Run] = {
     "validation-lambda": Run("own", "selection_runs"),
     "naive-softmax": Run("own", "network_runs"),
     "dropout-variance": Run("own", "network_runs", {"epochs": 3}, {"epochs": 10}),
+    "dropout-epochs": Run("own", "overfit_runs", {"seeds": 5, "epochs": 60},
+                          {"seeds": 10, "epochs": 100}),
+    "dropout-weight-decay": Run("own", "overfit_runs", {"seeds": 5, "epochs": 60},
+                                {"seeds": 10, "epochs": 100}),
     "reading-speed": Run("own", "speed_runs"),
     "scratch-vs-concise": Run("own", "speed_runs"),
     "matmul-alignment": Run("own", "speed_runs"),
