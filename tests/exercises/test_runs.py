@@ -98,35 +98,45 @@ def test_one_outlier_throws_the_squared_loss_not_the_absolute_one(tmp_path):
         assert absolute < 0.02 and squared > 100 * absolute
 
 
-def test_more_epochs_help_a_slow_rate_but_never_beat_least_squares(tmp_path):
-    for s in seeds("epochs-and-lr", tmp_path, 2):
-        slow = s["errors"]["0.003"]
-        assert slow[1] > 10 * slow[-1]  # still improving after the first epoch
-        assert all(e[-1] > 0.5 * s["least_squares_error"] for e in s["errors"].values())
+def test_more_epochs_help_a_slow_rate_but_stop_at_the_least_squares_error(tmp_path):
+    """Measured, seeds 0-4: the slow rate's error falls 3300-5700 times from epoch 1 to 30; the
+    closest run ends at 1.80, 1.09, 1.18, 1.61 and 0.30 times the least-squares error (one
+    seed's SGD lands nearer the truth by chance, none systematically)."""
+    found = seeds("epochs-and-lr", tmp_path)
+    assert all(s["errors"]["0.003"][1] > 100 * s["errors"]["0.003"][-1] for s in found)
+    closest = [min(e[-1] for e in s["errors"].values()) / s["least_squares_error"] for s in found]
+    assert statistics.median(closest) > 0.7, closest
 
 
 def test_the_estimation_error_falls_as_one_over_root_n(tmp_path):
-    for s in seeds("data-amount", tmp_path, 2):
+    for s in seeds("data-amount", tmp_path):  # slopes -0.51 to -0.57 measured, seeds 0-4
         assert -0.6 < s["slope"] < -0.4 and -0.6 < s["b_slope"] < -0.4
 
 
 def test_more_data_closes_the_high_degree_gap(tmp_path):
-    s = run("polyfit-data", tmp_path, epochs=100, sizes=[10, 1000])
-    gaps = [te - tr for tr, te in zip(s["degree_19_train"], s["degree_19_test"])]
-    assert gaps[0] > 10 * gaps[-1] and s["degree_19_test"][-1] < 0.1
+    """Measured, seeds 0-4: the gap shrinks 3300-21000 times; the test error at n = 1000 is
+    0.013-0.018 (the noise floor 0.01)."""
+    for s in seeds("polyfit-data", tmp_path, epochs=100, sizes=[10, 1000]):
+        gaps = [te - tr for tr, te in zip(s["degree_19_train"], s["degree_19_test"])]
+        assert gaps[0] > 100 * gaps[-1] and s["degree_19_test"][-1] < 0.03
 
 
 def test_unscaled_polynomial_features_overflow_sgd(tmp_path):
-    s = run("polyfit-unscaled", tmp_path)
-    raw, scaled = s["runs"]["x^i"], s["runs"]["x^i / i!"]
-    assert raw["largest"] > 1e6 and raw["diverged_at"] is not None
-    assert scaled["diverged_at"] is None and scaled["loss"] < 100
+    """Measured, seeds 0-4: unscaled features reach 2e7-1e10 and SGD overflows at steps 39-51;
+    scaled, it ends at a loss of 1.9-4.8."""
+    for s in seeds("polyfit-unscaled", tmp_path):
+        raw, scaled = s["runs"]["x^i"], s["runs"]["x^i / i!"]
+        assert raw["largest"] > 1e6 and raw["diverged_at"] is not None
+        assert scaled["diverged_at"] is None and scaled["loss"] < 20
 
 
 def test_a_validation_set_picks_a_lambda_nearly_as_good_as_the_best(tmp_path):
-    draws = run("validation-lambda", tmp_path)["draws"]
-    assert all(d["picked"] > 0 and d["picked_test"] <= 1.2 * d["best_test"] for d in draws)
-    assert all(d["no_decay_test"] > 100 * d["picked_test"] for d in draws)
+    """Measured over 85 draws (seeds 0-4 and 60 more): the picked lambda's test loss is the
+    best's in the median, at most 1.17 times it; no decay costs 4500 times or more."""
+    draws = [d for s in seeds("validation-lambda", tmp_path) for d in s["draws"]]
+    ratios = [d["picked_test"] / d["best_test"] for d in draws]
+    assert statistics.median(ratios) < 1.05 and max(ratios) < 1.3, ratios
+    assert all(d["picked"] > 0 and d["no_decay_test"] > 100 * d["picked_test"] for d in draws)
 
 
 def test_softmax_as_written_overflows_and_underflows_to_nan(tmp_path):
@@ -154,16 +164,23 @@ def test_the_autograd_experiment_answers_the_second_backward(tmp_path):
 
 
 def test_weight_decay_lowers_the_test_loss_by_orders_of_magnitude(tmp_path):
-    s = run("weight-decay", tmp_path)
-    assert s["test_losses"][0] > 100 * min(s["test_losses"])
-    assert s["train_losses"][-1] > s["train_losses"][0]
+    """Measured, seeds 0-4: the test loss falls 4100-8200 times; the training loss rises
+    200-4800 times."""
+    for s in seeds("weight-decay", tmp_path):
+        assert s["test_losses"][0] > 100 * min(s["test_losses"])
+        assert s["train_losses"][-1] > 10 * s["train_losses"][0]
 
 
 def test_the_polyfit_answer_finds_the_u(tmp_path):
-    s = run("polyfit", tmp_path, epochs=5)
-    train, val = s["cv_exact_train"], s["cv_exact_validation"]
-    assert all(b <= a * (1 + 1e-6) for a, b in zip(train[:15], train[1:15]))  # nested fits
-    assert 3 <= min(range(len(val)), key=val.__getitem__) <= 6 and val[-1] > 10 * min(val)
+    """Measured, seeds 0-4: the validation error is least at degree 5, 3, 3, 4, 7 (median 4)
+    and 1.6e6 times or more that at degree 19."""
+    best = []
+    for s in seeds("polyfit", tmp_path, epochs=5):
+        train, val = s["cv_exact_train"], s["cv_exact_validation"]
+        assert all(b <= a * (1 + 1e-6) for a, b in zip(train[:15], train[1:15]))  # nested fits
+        assert val[-1] > 1000 * min(val)
+        best.append(min(range(len(val)), key=val.__getitem__))
+    assert 3 <= statistics.median(best) <= 5, best
 
 
 def test_a_run_exercise_from_the_command_line(tmp_path):

@@ -213,10 +213,13 @@ RUNS = {
     "epochs-and-lr": _own(
         "epochs-and-lr", "error against epochs at three learning rates", epochs_and_lr,
         lambda s: "Error after 1 and {} epochs: {}; the exact least-squares fit is itself "
-                  "{:.1e} from the truth, and no run gets meaningfully closer.".format(
+                  "{:.1e} from the truth, and the runs end at {} times that: the noise, not "
+                  "the training, sets what is left.".format(
                       len(s["errors"]["0.3"]) - 1,
                       "; ".join(f"lr {k}: {v[1]:.1e}, {v[-1]:.1e}" for k, v in s["errors"].items()),
-                      s["least_squares_error"]), epochs=30),
+                      s["least_squares_error"], ", ".join(
+                          f"{v[-1] / s['least_squares_error']:.2g}" for v in s["errors"].values())),
+        epochs=30),
     "data-amount": _own(
         "data-amount", "estimation error against the amount of data", data_amount,
         lambda s: f"The least-squares error of w falls from {s['w_errors'][0]:.1e} at n = 5 to "
