@@ -141,18 +141,25 @@ def test_dropout_settings_land_close_together(subset, tmp_path):
 
 
 def test_the_mask_adds_variance_and_more_epochs_widen_the_softmax_gap(subset, tmp_path):
-    variance = answers.carry_out("dropout-variance", tmp_path / "v", log=silent,
-                                 overrides={"epochs": 1, "data_dir": str(subset)})["summary"]
-    for trace in variance["traces"]["dropout"]:
-        assert all(trace[f"layer {k}"] > trace[f"layer {k} before the mask"] for k in (1, 2))
-    for trace in variance["traces"]["no dropout"]:
-        assert all(trace[f"layer {k}"] == trace[f"layer {k} before the mask"] for k in (1, 2))
-    history = answers.carry_out("softmax-epochs", tmp_path / "e", log=silent,
-                                overrides={"epochs": 10, "data_dir": str(subset)})["history"]
-    losses = [h["train_loss"] for h in history]
-    assert all(a > b for a, b in zip(losses[-5:], losses[-4:]))  # still falling at the end
-    gap = [h["train_acc"] - h["test_acc"] for h in history]
-    assert gap[-1] > gap[0] + 0.03
+    """Measured, seeds 0-4: with the mask each layer's variance is 1.34 times or more that
+    before it; over 10 epochs the softmax's training loss falls by 0.010 or more an epoch in
+    the last five, and its gap widens by 6.5-11.5 points."""
+    for seed in SEEDS:
+        variance = answers.carry_out("dropout-variance", tmp_path / f"v{seed}", log=silent,
+                                     overrides={"epochs": 1, "seed": seed,
+                                                "data_dir": str(subset)})["summary"]
+        for trace in variance["traces"]["dropout"]:
+            assert all(trace[f"layer {k}"] > 1.1 * trace[f"layer {k} before the mask"]
+                       for k in (1, 2))
+        for trace in variance["traces"]["no dropout"]:
+            assert all(trace[f"layer {k}"] == trace[f"layer {k} before the mask"] for k in (1, 2))
+        history = answers.carry_out("softmax-epochs", tmp_path / f"e{seed}", log=silent,
+                                    overrides={"epochs": 10, "seed": seed,
+                                               "data_dir": str(subset)})["history"]
+        losses = [h["train_loss"] for h in history]
+        assert all(a > b for a, b in zip(losses[-5:], losses[-4:]))  # still falling at the end
+        gap = [h["train_acc"] - h["test_acc"] for h in history]
+        assert gap[-1] > gap[0] + 0.03
 
 
 def test_reading_one_image_a_batch_costs_far_more_per_image(subset, tmp_path):
