@@ -146,16 +146,23 @@ def test_softmax_as_written_overflows_and_underflows_to_nan(tmp_path):
     assert s["below -100"]["naive"] == "[nan, nan, nan]" and "nan" not in s["100"]["shifted"]
 
 
-def test_the_matrix_products_are_timed_at_every_size(tmp_path):
-    s = run("matmul-alignment", tmp_path, sizes=[128, 129], repeats=1, rounds=1)
-    assert set(s["gflops"]["cpu"]) == {"128", "129"}
-    assert all(v > 0 for v in s["gflops"]["cpu"].values())
+def test_a_size_one_past_the_tile_multiplies_a_few_percent_slower(tmp_path):
+    """1025 x 1025 against 1024 x 1024, interleaved, best of 5 rounds, one torch thread; the
+    median ratio of their GFLOP/s over 3 runs. Measured on this Intel Xeon (AMX, AVX-512) at
+    a load of 1.5-3 on 2 cores, 11 runs: 0.91-0.989, median 0.981."""
+    ratios = []
+    for s in seeds("matmul-alignment", tmp_path, sizes=[1024, 1025], repeats=3, rounds=5):
+        rates = s["gflops"]["cpu"]
+        ratios.append(rates["1025"] / rates["1024"])
+    assert 0.8 < statistics.median(ratios) < 0.995, ratios
 
 
-def test_the_concise_step_beats_the_scratch_one_on_big_layers(tmp_path):
-    """A ratio measured side by side, interleaved (best of 3 rounds), on this machine."""
+def test_the_concise_step_beats_the_scratch_one_at_every_width(tmp_path):
+    """A ratio measured side by side, interleaved (best of 3 rounds), on this machine: scratch
+    over concise was 1.5-5.8 at widths 64-4096 over 3 runs (one torch thread, load 1.3)."""
     s = run("scratch-vs-concise", tmp_path, steps=3, rounds=3)
-    assert all(s["ms"][h]["scratch"] > s["ms"][h]["concise"] for h in ("1024", "4096"))
+    ratios = {h: v["scratch"] / v["concise"] for h, v in s["ms"].items()}
+    assert set(ratios) == {"64", "256", "1024", "4096"} and min(ratios.values()) > 1.2, ratios
 
 
 def test_the_autograd_experiment_answers_the_second_backward(tmp_path):

@@ -163,9 +163,12 @@ def test_the_mask_adds_variance_and_more_epochs_widen_the_softmax_gap(subset, tm
 
 
 def test_reading_one_image_a_batch_costs_far_more_per_image(subset, tmp_path):
+    """Ratios measured side by side, interleaved (best of 3 rounds), one torch thread, 3 runs
+    at load 1.3: an epoch at batch 1 took 9.7-11 times as long as at 256 with Batches, 4.7-5.9
+    times with a DataLoader."""
     s = answers.carry_out("reading-speed", tmp_path, log=silent,
                           overrides={"data_dir": str(subset), "rounds": 3})["summary"]
-    assert s["times"]["Batches 1"] > 3 * s["times"]["Batches 256"]
+    assert s["times"]["Batches 1"] > 5 * s["times"]["Batches 256"]
     assert s["times"]["DataLoader 1"] > 3 * s["times"]["DataLoader 256"]
 
 
