@@ -134,10 +134,15 @@ def test_small_batches_and_lr_0_1_win_the_softmax_grid(subset, tmp_path):
     assert all(max(sizes, key=lambda b, r=r: m[(r, b)]) == 64 for r in rates)
 
 
-def test_dropout_settings_land_close_together(subset, tmp_path):
+def test_the_book_dropout_order_and_its_swap_land_close_together(real_data, tmp_path):
+    """On all 60000 images, as the answer runs (3 epochs at lr 0.5): on 6000 the net has had
+    too few steps to tell anything apart. Measured, seeds 0-2: (0.2, 0.5) 0.819, 0.829, 0.827,
+    (0.5, 0.2) 0.789, 0.821, 0.823, means 0.825 and 0.811; no dropout and (0.5, 0.5) 0.817 and
+    0.821: the four within 1.4 points, seed to seed up to 4."""
     orders = {"dropout": [(0.2, 0.5), (0.5, 0.2)]}
-    m = sweep("dropout-rates", subset, tmp_path, 3, orders)["final_test_acc"]
-    assert max(m.values()) - min(m.values()) < 0.1
+    m = sweep("dropout-rates", real_data, tmp_path, 3, orders)["final_test_acc"]
+    book, swapped = m[((0.2, 0.5),)], m[((0.5, 0.2),)]
+    assert swapped < book < swapped + 0.03, m
 
 
 def test_the_mask_adds_variance_and_more_epochs_widen_the_softmax_gap(subset, tmp_path):

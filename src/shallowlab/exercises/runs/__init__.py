@@ -70,7 +70,8 @@ RUNS: dict[str, Run] = {
                           grid={"activation": ["relu", "sigmoid", "tanh"]}),
     "mlp-init": Run("sweep", "mlp", *_E3, grid={"init": ["zeros", "normal", "xavier", "he"]}),
     "dropout-rates": Run("sweep", "mlp", {**DEEP, "epochs": 3}, {**DEEP, "epochs": 10},
-                         grid={"dropout": [(0.0,), (0.2, 0.5), (0.5, 0.2), (0.5, 0.5)]}),
+                         grid={"dropout": [(0.0,), (0.2, 0.5), (0.5, 0.2), (0.5, 0.5)]},
+                         seeds=3),
     # small experiments of their own
     "control-flow": Run("own", "autograd_runs"),
     "newton-sqrt": Run("own", "autograd_runs"),
