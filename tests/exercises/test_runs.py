@@ -218,6 +218,12 @@ def test_a_run_exercise_from_the_command_line(tmp_path):
     assert summary["status"] == "completed" and summary["shape"] == [10, 10]
 
 
+def test_too_many_threads_for_a_run_exercise_is_bad_usage(tmp_path):
+    result = cli("exercise", "en-3.4.5", "--threads", "100000", "--out", tmp_path / "r")
+    assert result.returncode == 2 and "--threads 100000 is more than the" in result.stderr
+    assert not (tmp_path / "r").exists()
+
+
 def test_a_sweep_exercise_runs_its_trials_as_a_sweep(tmp_path, toy_data):
     result = cli("exercise", "en-5.4.2", "--data-dir", toy_data, "--out", tmp_path / "sweep",
                  "--quiet")
@@ -228,7 +234,8 @@ def test_a_sweep_exercise_runs_its_trials_as_a_sweep(tmp_path, toy_data):
 
 
 def test_run_all_answers_every_run_of_a_section(tmp_path):
-    result = cli("exercises", "en-3.4", "--run-all", "--quiet", "--out", tmp_path, timeout=300)
+    result = cli("exercises", "en-3.4", "--run-all", "--quiet", "--threads", "1", "--out", tmp_path,
+                 timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     names = {e.run for _, e in catalog.select("en-3.4") if e.kind == "run"}
     assert {line.split()[0] for line in result.stdout.splitlines()[:-1]} == names

@@ -12,7 +12,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from shallowlab.cli.flags import EXIT_FAILED, EXIT_OK
+from shallowlab.cli.flags import EXIT_FAILED, EXIT_OK, check_threads
 from shallowlab.errors import ConfigError
 from shallowlab.term import colour, is_tty, silent
 
@@ -58,6 +58,17 @@ def _run_flags(parser: argparse.ArgumentParser) -> None:
                         "runs/exercise-ID-TIMESTAMP; runs/exercises-TIMESTAMP with --run-all)")
     parser.add_argument("--data-dir", help="folder with the Fashion-MNIST files")
     parser.add_argument("--quiet", action="store_true", help="print only the answer")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="CPU threads for torch in a run exercise, at most the CPUs this "
+                        "process may run on (default: torch's choice; 1 on a busy machine)")
+
+
+def _use_threads(threads: int | None) -> None:
+    check_threads(threads)  # how fast, not what: not a setting of the run
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
 
 
 def command(args: argparse.Namespace) -> int:
@@ -91,6 +102,7 @@ def _exercises(args: argparse.Namespace) -> int:
     if args.run_all:
         from shallowlab.exercises import answers
 
+        _use_threads(args.threads)
         return answers.run_all(pairs, full=args.full, out=args.out, data_dir=args.data_dir,
                                log=silent if args.quiet else print)
     if args.html or args.markdown:
@@ -114,6 +126,7 @@ def _exercise(args: argparse.Namespace) -> int:
     if exercise.kind == "run":
         from shallowlab.exercises import answers
 
+        _use_threads(args.threads)
         ok = answers.run_one(exercise, full=args.full, out=args.out, data_dir=args.data_dir,
                              log=silent if quiet else print)
         return EXIT_OK if ok else EXIT_FAILED
