@@ -199,9 +199,9 @@ def test_reading_one_image_a_batch_costs_far_more_per_image(subset, tmp_path):
 
 def overfit(name: str, data, tmp_path) -> dict:
     """``name`` on the first 1000 training and 2000 test images for 60 epochs, seeds 0-2:
-    measured over seeds 0-9 there, dropout narrowed the gap by 0.8-1.9 points (median 1.3),
-    weight decay 0.005 by 1.1-3.4 (2.4), both by 2.2-4.7 (3.2); test accuracy moved by
-    -1.4 to +2.3 points (median -0.1) with dropout."""
+    measured over seeds 0-9 there (one torch thread), dropout narrowed the gap by 0.8-2.5
+    points (median 1.3), weight decay 0.005 by 1.1-3.7 (2.4), both by 2.2-4.5 (3.2); with
+    dropout the test accuracy moved by -1.4 to +2.3 points (median -0.1)."""
     found = answers.carry_out(name, tmp_path, log=silent,
                               overrides={"seeds": 3, "test_size": 2000, "data_dir": str(data)})
     assert answers.sentence(name, found)
