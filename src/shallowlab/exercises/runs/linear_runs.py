@@ -213,8 +213,8 @@ RUNS = {
     "epochs-and-lr": _own(
         "epochs-and-lr", "error against epochs at three learning rates", epochs_and_lr,
         lambda s: "Error after 1 and {} epochs: {}; the exact least-squares fit is itself "
-                  "{:.1e} from the truth, and the runs end at {} times that: the noise, not "
-                  "the training, sets what is left.".format(
+                  "{:.1e} from the truth, and the runs end at {} times that: what is left is "
+                  "the data's noise and SGD's jitter, which more epochs do not remove.".format(
                       len(s["errors"]["0.3"]) - 1,
                       "; ".join(f"lr {k}: {v[1]:.1e}, {v[-1]:.1e}" for k, v in s["errors"].items()),
                       s["least_squares_error"], ", ".join(
