@@ -146,15 +146,18 @@ def test_softmax_as_written_overflows_and_underflows_to_nan(tmp_path):
     assert s["below -100"]["naive"] == "[nan, nan, nan]" and "nan" not in s["100"]["shifted"]
 
 
-def test_a_size_one_past_the_tile_multiplies_a_few_percent_slower(tmp_path):
-    """1025 x 1025 against 1024 x 1024, interleaved, best of 5 rounds, one torch thread; the
-    median ratio of their GFLOP/s over 3 runs. Measured on this Intel Xeon (AMX, AVX-512) at
-    a load of 1.5-3 on 2 cores, 11 runs: 0.91-0.989, median 0.981."""
+def test_a_size_one_past_the_tile_costs_a_cpu_a_few_percent_at_most(tmp_path):
+    """1025 x 1025 against 1024 x 1024, interleaved product by product, best of 30 rounds, one
+    torch thread; the median ratio of their GFLOP/s over 5 runs. Measured on this Intel Xeon
+    (AMX, AVX-512), 20 runs alone and 20 beside two processes multiplying matrices: 1025 ran
+    about 2% below 1024 in the median (0.98), but single runs ranged from 0.69 to 1.56 with the
+    neighbours and 0.86 to 1.006 without: the slowdown is smaller than a shared machine's
+    timing noise, so what holds is that it is no more than a few percent, not that it shows."""
     ratios = []
-    for s in seeds("matmul-alignment", tmp_path, sizes=[1024, 1025], repeats=3, rounds=5):
+    for s in seeds("matmul-alignment", tmp_path, 5, sizes=[1024, 1025], repeats=1, rounds=30):
         rates = s["gflops"]["cpu"]
         ratios.append(rates["1025"] / rates["1024"])
-    assert 0.8 < statistics.median(ratios) < 0.995, ratios
+    assert 0.8 < statistics.median(ratios) < 1.1, ratios
 
 
 def test_the_concise_step_beats_the_scratch_one_at_every_width(tmp_path):
