@@ -1,0 +1,185 @@
+"""The two sides of ``benchmarks.playground_pace``: each playground served on loopback, opened
+in headless Chromium with the same network and data, Play pressed, its pace measured in the page.
+
+A side's numbers, over ``seconds`` after a 1 s warm-up:
+
+* ``frames_per_s``: ``requestAnimationFrame`` callbacks a second, counted by a script injected
+  before the page's own (the frames the browser could draw);
+* ``redraws_per_s``: the page's redraws a second. TensorFlow Playground redraws once per
+  ``oneStep`` (one epoch), so its redraws are its iteration counter's steps; ours reports them
+  in ``window.playgroundStats``;
+* ``epochs_per_redraw`` and ``epochs_per_s``: epochs trained between redraws, and a second.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]
+VIEWPORT = {"width": 1280, "height": 800}
+WARMUP = 1.0
+# The shared network and data: TF Playground generates 500 classification points; 50 % train.
+TF_STATE = {"activation": "tanh", "batchSize": "10", "dataset": "circle",
+            "regDataset": "reg-plane", "learningRate": "0.03", "regularizationRate": "0",
+            "noise": "0", "networkShape": "8,8,8", "seed": "0.12345", "showTestData": "false",
+            "discretize": "false", "percTrainData": "50", "x": "true", "y": "true",
+            "xTimesY": "false", "xSquared": "false", "ySquared": "false", "cosX": "false",
+            "sinX": "false", "cosY": "false", "sinY": "false", "collectStats": "false",
+            "problem": "classification", "initZero": "false", "hideText": "true"}
+OURS = {"data": "circle", "points": "500", "train_percent": "50", "batch": "10",
+        "layers": "8tanh,8tanh,8tanh", "lr": "0.03", "seed": "0"}
+
+FRAMES = """window.__pace = {frames: 0};
+(function tick() { window.__pace.frames++; requestAnimationFrame(tick); })();"""
+# Frames and TF Playground's iteration counter now, after `seconds`, and the time between.
+TF_SAMPLE = """async (seconds) => {
+  const iter = () => +document.querySelector('#iter-number').textContent.replace(/,/g, '');
+  const a = [performance.now(), window.__pace.frames, iter()];
+  await new Promise(r => setTimeout(r, seconds * 1000));
+  const b = [performance.now(), window.__pace.frames, iter()];
+  return {seconds: (b[0] - a[0]) / 1000, frames: b[1] - a[1], epochs: b[2] - a[2]};
+}"""
+OURS_SAMPLE = """async (seconds) => {
+  const a = [performance.now(), window.__pace.frames];
+  await new Promise(r => setTimeout(r, seconds * 1000));
+  const b = [performance.now(), window.__pace.frames];
+  return {seconds: (b[0] - a[0]) / 1000, frames: b[1] - a[1],
+          stats: JSON.parse(JSON.stringify(window.playgroundStats))};
+}"""
+
+
+def tf_hash() -> str:
+    """TF Playground's URL hash for the shared network and data."""
+    return "&".join(f"{k}={v}" for k, v in TF_STATE.items())
+
+
+def ours_query() -> str:
+    """shallowlab playground's URL fragment for the shared network and data."""
+    return "&".join(f"{k}={v}" for k, v in OURS.items())
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 free right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def static_server(folder: Path) -> Iterator[str]:
+    """``folder`` served on 127.0.0.1 from a thread; yields its base URL."""
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextlib.contextmanager
+def browser_page(base: str) -> Iterator[object]:
+    """A fresh headless Chromium page that may only reach ``base``, frame counter injected."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.route("**/*", lambda route: route.continue_()
+                       if route.request.url.startswith(base) else route.abort())
+            page.add_init_script(FRAMES)
+            yield page
+        finally:
+            browser.close()
+
+
+def rates(seconds: float, frames: int, redraws: float, epochs: float) -> dict:
+    """A side's numbers from its counts over ``seconds``."""
+    return {"seconds": seconds, "frames_per_s": frames / seconds,
+            "redraws_per_s": redraws / seconds, "epochs_per_s": epochs / seconds,
+            "epochs_per_redraw": epochs / redraws if redraws else 0.0}
+
+
+def measure_tf(folder: Path, seconds: float) -> dict:
+    """TF Playground's pace: its page served from ``folder``, Play pressed."""
+    with static_server(folder) as base, browser_page(base) as page:
+        page.goto(f"{base}#{tf_hash()}")
+        page.wait_for_selector("#play-pause-button")
+        page.click("#play-pause-button")
+        page.wait_for_timeout(WARMUP * 1000)
+        s = page.evaluate(TF_SAMPLE, seconds)
+    # one oneStep = one epoch over the training points and one redraw
+    return rates(s["seconds"], s["frames"], s["epochs"], s["epochs"])
+
+
+@contextlib.contextmanager
+def playground_server(port: int, *extra: str) -> Iterator[subprocess.Popen]:
+    """``shallowlab playground --no-browser --port port`` until it answers; stopped by pid."""
+    exe = Path(sys.executable).with_name("shallowlab")
+    cmd = [str(exe) if exe.exists() else sys.executable, *([] if exe.exists() else
+           ["-m", "shallowlab"]), "playground", "--no-browser", "--port", str(port), *extra]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        wait_listening(port, proc)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def wait_listening(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    """Until 127.0.0.1:port accepts a connection; RuntimeError if ``proc`` exits first."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+            raise RuntimeError(f"shallowlab playground exited {proc.returncode}: {err.strip()}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"shallowlab playground did not listen on port {port} in {timeout:g} s")
+
+
+def measure_ours(seconds: float) -> dict:
+    """shallowlab playground's pace: the same network in its URL, Play pressed, its stats."""
+    port = free_port()
+    with playground_server(port):
+        base = f"http://127.0.0.1:{port}/"
+        with browser_page(base) as page:
+            page.goto(f"{base}#{ours_query()}")
+            page.get_by_role("button", name="Play", exact=True).click()
+            page.wait_for_timeout(WARMUP * 1000)
+            s = page.evaluate(OURS_SAMPLE, seconds)
+    stats = s["stats"] or {}
+    redraws = float(stats.get("redrawsPerSecond", 0.0)) * s["seconds"]
+    epochs = float(stats.get("epochsPerRedraw", 0.0)) * redraws
+    result = rates(s["seconds"], s["frames"], redraws, epochs)
+    result["page_stats"] = stats
+    return result
