@@ -21,26 +21,31 @@ points (500 points, 50 % train), batch 10, the circle. This runs both on that ne
   pressed, its own ``window.playgroundStats`` read (redraws per second and epochs between
   redraws, as the page counts them), the same injected frame counter beside.
 
-Run: ``python -m benchmarks.playground_pace [--tf-playground DIR] [--seconds 5] [--json PATH]``
-(or ``TF_PLAYGROUND=DIR``); without a built TensorFlow Playground it says how to build it and
-exits 2. Both sides see the same browser flags (headless, no GPU) and the same 1280x800 window;
-requests that leave the loopback server are refused (TensorFlow Playground asks for Google
-fonts and analytics). The CPU, others' load before the run and the load average are printed
-beside: on a shared 2-core machine they decide both numbers.
+Run: ``python -m benchmarks.playground_pace [--tf-playground DIR] [--seconds 5] [--rounds 3]
+[--json PATH]`` (or ``TF_PLAYGROUND=DIR``). One Chromium, each round a fresh page of each side,
+the sides alternating which goes first, the medians of the rounds reported. Without a built
+TensorFlow Playground it says how to build it and exits 2. Both sides see the same browser flags
+(headless, no GPU) and the same 1280x800 window; requests that leave the loopback server are
+refused (TensorFlow Playground asks for Google fonts and analytics). The CPU, others' load
+before the run and the load average are printed beside: on a shared 2-core machine they decide
+both numbers.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import statistics
 import sys
 from pathlib import Path
 
+from benchmarks import playground_sides as side
 from benchmarks.common import NOISY, add_json_option, cpu_line, machine, watch_load, write_report
-from benchmarks.playground_sides import CHROMIUM, measure_ours, measure_tf, ours_query, tf_hash
 
 DEFAULT_TF = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / \
     "shallowlab" / "tf-playground" / "dist"
+TF, OURS = "TensorFlow Playground", "shallowlab playground"
 BUILD = "build it with `sh scripts/get-tf-playground.sh` (npm), or pass --tf-playground DIR"
 
 
@@ -55,14 +60,40 @@ def _row(name: str, r: dict | None, note: str = "") -> str:
     if r is None:
         return f"{name:24s} {'not measured':>12s}  {note}"
     return (f"{name:24s} {r['redraws_per_s']:12.1f} {r['epochs_per_redraw']:10.2f} "
-            f"{r['frames_per_s']:10.1f} {r['epochs_per_s']:9.1f}  {note}")
+            f"{r['frames_per_s']:10.1f} {r['epochs_per_s']:9.1f} "
+            f"{r['idle_frames_per_s']:10.1f}  {note}")
 
 
 def report_lines(results: dict[str, dict | None], notes: dict[str, str]) -> list[str]:
-    """The side-by-side table: redraws/s, epochs per redraw, animation frames/s, epochs/s."""
+    """The side-by-side table: redraws/s, epochs per redraw, animation frames/s while playing,
+    epochs/s, and animation frames/s before Play (the browser's ceiling at rest)."""
     head = (f"{'playground':24s} {'redraws/s':>12s} {'ep/redraw':>10s} {'frames/s':>10s} "
-            f"{'epochs/s':>9s}")
+            f"{'epochs/s':>9s} {'idle fr/s':>10s}")
     return [head] + [_row(name, r, notes.get(name, "")) for name, r in results.items()]
+
+
+def median_round(rounds: list[dict]) -> dict:
+    """Each number's median over the rounds, and the rounds themselves."""
+    keys = [k for k, v in rounds[0].items() if isinstance(v, (int, float))]
+    return {**{k: statistics.median(r[k] for r in rounds) for k in keys}, "rounds": rounds}
+
+
+def interleaved(folder: Path, ours: bool, rounds: int, seconds: float) -> dict[str, list[dict]]:
+    """Both sides measured ``rounds`` times in one Chromium, alternating which goes first."""
+    measured: dict[str, list[dict]] = {TF: [], OURS: []}
+    with contextlib.ExitStack() as stack:
+        tf_base = stack.enter_context(side.static_server(folder))
+        sides = {TF: (side.tf_round, tf_base)}
+        if ours:
+            port = side.free_port()
+            stack.enter_context(side.playground_server(port))
+            sides[OURS] = (side.ours_round, f"http://127.0.0.1:{port}/")
+        browser = stack.enter_context(side.chromium())
+        for r in range(rounds):
+            for name in (list(sides) if r % 2 == 0 else list(sides)[::-1]):
+                run, base = sides[name]
+                measured[name].append(run(browser, base, seconds))
+    return measured
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,8 +101,10 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--tf-playground", help="the built TensorFlow Playground (its dist "
                         f"folder; default $TF_PLAYGROUND or {DEFAULT_TF})")
-    parser.add_argument("--seconds", type=float, default=5.0, help="how long each side is "
-                        "measured after a 1 s warm-up (default %(default)s)")
+    parser.add_argument("--seconds", type=float, default=5.0, help="how long a side is "
+                        "measured in a round, after a 1 s warm-up (default %(default)s)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds, the sides alternating "
+                        "which goes first; medians reported (default %(default)s)")
     parser.add_argument("--no-ours", action="store_true", help="measure TensorFlow "
                         "Playground only")
     add_json_option(parser, "playground_pace.json")
@@ -82,34 +115,31 @@ def main(argv: list[str] | None = None) -> int:
               f"{args.tf_playground or os.environ.get('TF_PLAYGROUND') or DEFAULT_TF}; {BUILD}",
               file=sys.stderr)
         return 2
-    if not CHROMIUM.exists():
-        print(f"benchmarks.playground_pace: no Chromium at {CHROMIUM}; apt-get install chromium",
+    if not side.CHROMIUM.exists():
+        print(f"benchmarks.playground_pace: no Chromium at {side.CHROMIUM}; "
+              "apt-get install chromium",
               file=sys.stderr)
         return 2
     before, _ = watch_load(settle=1.0)
     load0 = os.getloadavg()
     print(cpu_line())
     print(f"network: 3 hidden layers of 8 tanh units, 250 training points of 500, batch 10, "
-          f"circle; {args.seconds:g} s each after a 1 s warm-up")
-    print(f"TensorFlow Playground: {folder} #{tf_hash()}")
-    print(f"shallowlab playground: #{ours_query()}")
-    results: dict[str, dict | None] = {"TensorFlow Playground": measure_tf(folder, args.seconds)}
-    notes: dict[str, str] = {}
-    if args.no_ours:
-        results["shallowlab playground"], notes["shallowlab playground"] = None, "--no-ours"
-    else:
-        results["shallowlab playground"] = measure_ours(args.seconds)
+          f"circle; {args.rounds} rounds of {args.seconds:g} s a side after a 1 s warm-up")
+    print(f"{TF}: {folder} #{side.tf_hash()}")
+    print(f"{OURS}: #{side.ours_query()}")
+    measured = interleaved(folder, not args.no_ours, args.rounds, args.seconds)
+    results = {name: median_round(r) if r else None for name, r in measured.items()}
     load1 = os.getloadavg()
-    for line in report_lines(results, notes):
+    for line in report_lines(results, {OURS: "--no-ours"} if args.no_ours else {}):
         print(line)
     if before is not None:
         print(f"other processes used {before:.0%} of the CPUs in the second before the run"
               + ("; timings are noisy" if before > NOISY else ""))
     print(f"load average (1 min) {load0[0]:.2f} before, {load1[0]:.2f} after, "
           f"on {os.cpu_count()} CPUs")
-    write_report({"machine": machine(), "seconds": args.seconds, "other_load_before": before,
-                  "loadavg_before": load0, "loadavg_after": load1, "results": results},
-                 args.json)
+    write_report({"machine": machine(), "seconds": args.seconds, "rounds": args.rounds,
+                  "other_load_before": before, "loadavg_before": load0,
+                  "loadavg_after": load1, "results": results}, args.json)
     return 0
 
 

@@ -5,6 +5,7 @@ A side's numbers, over ``seconds`` after a 1 s warm-up:
 
 * ``frames_per_s``: ``requestAnimationFrame`` callbacks a second, counted by a script injected
   before the page's own (the frames the browser could draw);
+* ``idle_frames_per_s``: the same over 1 s before Play: the browser's ceiling at rest;
 * ``redraws_per_s``: the page's redraws a second. TensorFlow Playground redraws once per
   ``oneStep`` (one epoch), so its redraws are its iteration counter's steps; ours reports them
   in ``window.playgroundStats``;
@@ -52,6 +53,12 @@ TF_SAMPLE = """async (seconds) => {
   const b = [performance.now(), window.__pace.frames, iter()];
   return {seconds: (b[0] - a[0]) / 1000, frames: b[1] - a[1], epochs: b[2] - a[2]};
 }"""
+# Animation frames a second before Play: the browser's own ceiling with the page at rest.
+IDLE_SAMPLE = """async (seconds) => {
+  const a = [performance.now(), window.__pace.frames];
+  await new Promise(r => setTimeout(r, seconds * 1000));
+  return (window.__pace.frames - a[1]) / ((performance.now() - a[0]) / 1000);
+}"""
 OURS_SAMPLE = """async (seconds) => {
   const a = [performance.now(), window.__pace.frames];
   await new Promise(r => setTimeout(r, seconds * 1000));
@@ -97,20 +104,30 @@ def static_server(folder: Path) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def browser_page(base: str) -> Iterator[object]:
-    """A fresh headless Chromium page that may only reach ``base``, frame counter injected."""
+def chromium() -> Iterator[object]:
+    """Headless Chromium with the benchmark's flags, through Playwright."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
-            page = browser.new_page(viewport=VIEWPORT)
-            page.route("**/*", lambda route: route.continue_()
-                       if route.request.url.startswith(base) else route.abort())
-            page.add_init_script(FRAMES)
-            yield page
+            yield browser
         finally:
             browser.close()
+
+
+@contextlib.contextmanager
+def fresh_page(browser: object, base: str) -> Iterator[object]:
+    """A page in a context of its own that may only reach ``base``, frame counter injected."""
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        page.route("**/*", lambda route: route.continue_()
+                   if route.request.url.startswith(base) else route.abort())
+        page.add_init_script(FRAMES)
+        yield page
+    finally:
+        context.close()
 
 
 def rates(seconds: float, frames: int, redraws: float, epochs: float) -> dict:
@@ -120,16 +137,18 @@ def rates(seconds: float, frames: int, redraws: float, epochs: float) -> dict:
             "epochs_per_redraw": epochs / redraws if redraws else 0.0}
 
 
-def measure_tf(folder: Path, seconds: float) -> dict:
-    """TF Playground's pace: its page served from ``folder``, Play pressed."""
-    with static_server(folder) as base, browser_page(base) as page:
+def tf_round(browser: object, base: str, seconds: float) -> dict:
+    """One measurement of TF Playground's pace: served at ``base``, opened afresh, played."""
+    with fresh_page(browser, base) as page:
         page.goto(f"{base}#{tf_hash()}")
         page.wait_for_selector("#play-pause-button")
+        idle = page.evaluate(IDLE_SAMPLE, WARMUP)
         page.click("#play-pause-button")
         page.wait_for_timeout(WARMUP * 1000)
         s = page.evaluate(TF_SAMPLE, seconds)
     # one oneStep = one epoch over the training points and one redraw
-    return rates(s["seconds"], s["frames"], s["epochs"], s["epochs"])
+    return {**rates(s["seconds"], s["frames"], s["epochs"], s["epochs"]),
+            "idle_frames_per_s": idle}
 
 
 @contextlib.contextmanager
@@ -167,19 +186,19 @@ def wait_listening(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> 
     raise RuntimeError(f"shallowlab playground did not listen on port {port} in {timeout:g} s")
 
 
-def measure_ours(seconds: float) -> dict:
-    """shallowlab playground's pace: the same network in its URL, Play pressed, its stats."""
-    port = free_port()
-    with playground_server(port):
-        base = f"http://127.0.0.1:{port}/"
-        with browser_page(base) as page:
-            page.goto(f"{base}#{ours_query()}")
-            page.get_by_role("button", name="Play", exact=True).click()
-            page.wait_for_timeout(WARMUP * 1000)
-            s = page.evaluate(OURS_SAMPLE, seconds)
+def ours_round(browser: object, base: str, seconds: float) -> dict:
+    """One measurement of shallowlab playground's pace: the same network in its URL, opened
+    afresh, Play pressed, its own stats read."""
+    with fresh_page(browser, base) as page:
+        page.goto(f"{base}#{ours_query()}")
+        play = page.get_by_role("button", name="Play", exact=True)
+        play.wait_for()
+        idle = page.evaluate(IDLE_SAMPLE, WARMUP)
+        play.click()
+        page.wait_for_timeout(WARMUP * 1000)
+        s = page.evaluate(OURS_SAMPLE, seconds)
     stats = s["stats"] or {}
     redraws = float(stats.get("redrawsPerSecond", 0.0)) * s["seconds"]
     epochs = float(stats.get("epochsPerRedraw", 0.0)) * redraws
-    result = rates(s["seconds"], s["frames"], redraws, epochs)
-    result["page_stats"] = stats
-    return result
+    return {**rates(s["seconds"], s["frames"], redraws, epochs), "idle_frames_per_s": idle,
+            "page_stats": stats}
