@@ -22,6 +22,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -153,23 +154,35 @@ def tf_round(browser: object, base: str, seconds: float) -> dict:
 
 @contextlib.contextmanager
 def playground_server(port: int, *extra: str) -> Iterator[subprocess.Popen]:
-    """``shallowlab playground --no-browser --port port`` until it answers; stopped by pid."""
+    """``shallowlab playground --no-browser --port port [extra]`` until it answers; stopped by
+    its pid. Its output goes to a temporary file (a pipe nobody reads would fill and block it),
+    whose text :func:`server_log` gives."""
     exe = Path(sys.executable).with_name("shallowlab")
-    cmd = [str(exe) if exe.exists() else sys.executable, *([] if exe.exists() else
-           ["-m", "shallowlab"]), "playground", "--no-browser", "--port", str(port), *extra]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    try:
-        wait_listening(port, proc)
-        yield proc
-    finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait()
+    cmd = [str(exe), "playground"] if exe.exists() else \
+        [sys.executable, "-m", "shallowlab", "playground"]
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen([*cmd, "--no-browser", "--port", str(port), *extra],
+                                stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        proc.log = log  # type: ignore[attr-defined]
+        try:
+            wait_listening(port, proc)
+            yield proc
+        finally:
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    os.kill(proc.pid, signal.SIGKILL)
+                    proc.wait()
+
+
+def server_log(proc: subprocess.Popen, tail: int = 4000) -> str:
+    """The last ``tail`` characters the server printed so far."""
+    log = proc.log  # type: ignore[attr-defined]
+    log.seek(0)
+    return log.read().decode(errors="replace")[-tail:]
 
 
 def wait_listening(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> None:
@@ -177,8 +190,8 @@ def wait_listening(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> 
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if proc.poll() is not None:
-            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-            raise RuntimeError(f"shallowlab playground exited {proc.returncode}: {err.strip()}")
+            raise RuntimeError(f"shallowlab playground exited {proc.returncode}: "
+                               f"{server_log(proc).strip()}")
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 return
