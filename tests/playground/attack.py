@@ -74,7 +74,8 @@ async def _texts(port: int, messages: list[str], report: dict) -> None:
                 answer = await next_json(ws, WAIT)
             except (ConnectionClosed, TimeoutError) as e:
                 answer = {"type": f"no answer: {type(e).__name__}"}
-                ws = await open_socket(port)
+                await ws.close()
+                ws = await open_socket(port)  # a refusal here fails the test: it should serve
             report["sent"] += 1
             if answer.get("type") != "error":
                 report["unanswered"].append((m[:80], answer))

@@ -88,7 +88,8 @@ async def _until(condition, timeout: float) -> None:
 
 async def _play(port: int, pid: int, players: list[Player], window: float,
                 beside=None) -> dict:
-    """``players`` configured, then playing for ``window`` s while ``beside()`` runs."""
+    """``players`` configured, then playing for ``window`` s (or until ``beside()``, run
+    meanwhile, is done, if later): the window measured starts 0.5 s after Play."""
     started, stop = asyncio.Event(), asyncio.Event()
     tasks = [asyncio.create_task(p.run(started, stop)) for p in players]
     await _until(lambda: all(p.frames or p.closed for p in players), 60.0)
@@ -97,11 +98,11 @@ async def _play(port: int, pid: int, players: list[Player], window: float,
     started.set()
     t0 = time.monotonic()
     extra = await beside() if beside else None
-    await asyncio.sleep(max(0.0, t0 + 0.5 + window - time.monotonic()))
+    end = max(t0 + 0.5 + window, time.monotonic())
+    await asyncio.sleep(max(0.0, end - time.monotonic()))
     stop.set()
     await asyncio.gather(*tasks, sampler)
-    return {"players": players, "start": t0 + 0.5, "end": t0 + 0.5 + window, "rss": peak[0],
-            "extra": extra}
+    return {"players": players, "start": t0 + 0.5, "end": end, "rss": peak[0], "extra": extra}
 
 
 @pytest.fixture(scope="module")
