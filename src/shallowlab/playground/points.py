@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import torch
 
+from shallowlab.playground.settings import PlaygroundError
+
 EXTENT = (-6.0, 6.0, -6.0, 6.0)
 
 
@@ -102,3 +104,103 @@ def split(n: int, train_percent: int, g: torch.Generator) -> tuple[torch.Tensor,
     order = torch.randperm(n, generator=g)
     cut = min(max(round(n * train_percent / 100), 1), n - 1)
     return order[:cut], order[cut:]
+
+
+MAX_CSV_BYTES = 512 * 1024
+MAX_ROWS = 5000
+MIN_ROWS = 10
+MAX_VALUE = 1e4
+COLUMNS = ("x1", "x2")
+
+
+def from_csv(text: str) -> Points:
+    """The learner's points from CSV text ``x1,x2,label`` or ``x1,x2,target``.
+
+    A header row is optional; without one, a third column of whole numbers 0..4 holds labels,
+    anything else targets. Limits: 512 KiB, 10..5000 rows, |values| <= 1e4, labels 0..4 with
+    at least two classes. Each problem is one PlaygroundError naming the row and column.
+    """
+    if not isinstance(text, str):
+        raise PlaygroundError("CSV: expected text")
+    if "\x00" in text or any(ch in text for ch in _CONTROL):
+        raise PlaygroundError("CSV: the file holds binary bytes, not text; save it as CSV")
+    rows = text.count("\n") + 1
+    if rows > MAX_ROWS + 2:
+        raise PlaygroundError(f"CSV: {rows} rows, more than the {MAX_ROWS} allowed")
+    if len(text.encode("utf-8", "replace")) > MAX_CSV_BYTES:
+        raise PlaygroundError(f"CSV: {len(text) // 1024} KiB, more than the 512 KiB allowed")
+    lines = [(i, line.strip()) for i, line in enumerate(text.lstrip("\ufeff").splitlines(), 1)]
+    lines = [(i, line) for i, line in lines if line]
+    if not lines:
+        raise PlaygroundError("CSV: the file is empty; give rows x1,x2,label or x1,x2,target")
+    third = _header(lines[0])
+    if third is not None:
+        lines = lines[1:]
+    if not MIN_ROWS <= len(lines) <= MAX_ROWS:
+        raise PlaygroundError(f"CSV: {len(lines)} data rows; give {MIN_ROWS} to {MAX_ROWS}")
+    values = [_row(i, line, third or "label or target") for i, line in lines]
+    X = torch.tensor([v[:2] for v in values], dtype=torch.float32)
+    t = [v[2] for v in values]
+    if third == "target" or third is None and not all(v in (0, 1, 2, 3, 4) for v in t):
+        return Points(X, torch.tensor(t, dtype=torch.float32), "regress", 1, _extent(X))
+    return Points(X, _labels(lines, t), "classify", int(max(t)) + 1, _extent(X))
+
+
+_CONTROL = frozenset(chr(c) for c in range(32) if chr(c) not in "\t\n\r")
+
+
+def _header(first: tuple[int, str]) -> str | None:
+    """``label`` or ``target`` if the first row is a header, None if it is data."""
+    cells = [c.strip().strip('"').lower() for c in first[1].split(",")]
+    if all(_is_number(c) for c in cells):
+        return None
+    if len(cells) != 3 or cells[:2] != list(COLUMNS) or cells[2] not in ("label", "target"):
+        raise PlaygroundError(f"CSV row {first[0]}: the header is {first[1][:60]!r}; "
+                              "write x1,x2,label or x1,x2,target")
+    return cells[2]
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _row(number: int, line: str, third: str) -> tuple[float, float, float]:
+    cells = line.split(",")
+    if len(cells) != 3:
+        raise PlaygroundError(f"CSV row {number}: {len(cells)} columns; every row needs 3 "
+                              f"(x1, x2, {third})")
+    out = []
+    for name, cell in zip((*COLUMNS, third), cells):
+        cell = cell.strip().strip('"')
+        try:
+            value = float(cell) if len(cell) <= 40 else None
+        except ValueError:
+            value = None
+        if value is None or not math.isfinite(value) or abs(value) > MAX_VALUE:
+            what = "is not a number" if value is None else \
+                "is not a finite number" if not math.isfinite(value) else "is beyond 1e4"
+            raise PlaygroundError(f"CSV row {number}, column {name}: {cell[:20]!r} {what}")
+        out.append(value)
+    return tuple(out)
+
+
+def _labels(lines: list[tuple[int, str]], t: list[float]) -> torch.Tensor:
+    for (number, _), v in zip(lines, t):
+        if v not in (0, 1, 2, 3, 4):
+            raise PlaygroundError(f"CSV row {number}, column label: {v:g} is not a whole "
+                                  "number 0..4")
+    if len(set(t)) < 2:
+        raise PlaygroundError("CSV column label: every row has the same label; give at least "
+                              "two classes")
+    return torch.tensor(t, dtype=torch.int64)
+
+
+def _extent(X: torch.Tensor) -> tuple[float, float, float, float]:
+    """The points' bounding box, 5% wider each way (at least 0.5), for the pictures."""
+    lo, hi = X.min(dim=0).values.tolist(), X.max(dim=0).values.tolist()
+    pads = [max(0.05 * (h - low), 0.5) for low, h in zip(lo, hi)]
+    return (lo[0] - pads[0], hi[0] + pads[0], lo[1] - pads[1], hi[1] + pads[1])
