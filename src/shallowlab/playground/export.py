@@ -96,9 +96,9 @@ def _concise_model(s: Settings) -> str:
         width = str(x.width)
     lines.append(f"nn.Linear({width}, outputs)")
     layers = ",\n        ".join(lines)
-    opt = "torch.optim.Adam(params, lr=LR, foreach=True)" if s.optimizer == "adam" else \
-        "torch.optim.SGD(params, lr=LR, momentum=" + \
-        ("0.9" if s.optimizer == "momentum" else "0.0") + ", foreach=True)"
+    opt = "torch.optim.Adam, params, lr=LR" if s.optimizer == "adam" else \
+        "torch.optim.SGD, params, lr=LR, momentum=" + \
+        ("0.9" if s.optimizer == "momentum" else "0.0")
     return f'''class Dropout(nn.Module):
     """nn.Dropout with masks drawn from a generator of its own."""
 
@@ -123,7 +123,10 @@ def make_model(inputs, outputs, g, drop_gen):
 
 
 def make_optimizer(params):
-    return {opt}'''
+    return fast_optimizer({opt})
+
+
+''' + _source(network.fast_optimizer)
 
 
 def _scratch_model(s: Settings) -> str:

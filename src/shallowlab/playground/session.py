@@ -25,7 +25,13 @@ HISTORY_BYTES = 4 * 2**20  # step-back snapshots kept per session, newest first
 
 
 class Session:
-    """A network learning a 2-D data set, step by step; see docs/playground.md."""
+    """A network learning a 2-D data set, step by step.
+
+    ``step(n)`` and ``epoch()`` train; each call appends ``(step, train_loss, test_loss)`` to
+    ``losses`` and is one entry of the step-back history (``back()``), bounded by
+    HISTORY_BYTES, oldest dropped first. Training stops, and ``stopped()`` says why, when a
+    stop rule is met or the loss stops being finite; ``back()`` or ``reset()`` go on from there.
+    """
 
     def __init__(self, settings: Settings, points: Points | None = None) -> None:
         self.settings = s = settings

@@ -79,7 +79,19 @@ class Layer:
 
 @dataclass(frozen=True)
 class Settings:
-    """A session's data, network, optimizer and stop rule; see docs/playground.md."""
+    """A session's data, network, optimizer and stop rule, each checked against LIMITS.
+
+    ``data``: circle, xor, gauss, spiral (labels), plane, gaussians (targets, loss ``mse``),
+    or upload. ``classes`` (2..5) shapes circle, gauss and spiral; xor has 2, the rest none.
+    ``noise`` jitters points by up to ``noise * 5``. ``seed`` draws the data, the split,
+    the initial weights, the batch order and dropout. ``features``: a non-empty subset of
+    FEATURES, kept in FEATURES order. ``layers``: up to 6 hidden layers. ``reg``: the penalty
+    added to the mean loss, ``l2: reg_rate / 2 sum ||W||^2`` or ``l1: reg_rate sum |W|``
+    (weights only). ``track``: concise (torch.nn, torch.optim) or scratch (raw tensors and
+    the book's sgd; sgd only). Stop rules (None: off): ``stop_loss`` when the test loss is at
+    most this, ``stop_acc`` when the test accuracy is at least this, ``stop_steps`` after this
+    many minibatches.
+    """
 
     data: str = "circle"
     classes: int = 2
