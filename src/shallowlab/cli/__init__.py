@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import shallowlab
-from shallowlab.cli import exercises, run, sweep
+from shallowlab.cli import exercises, playground, run, sweep
 from shallowlab.cli.flags import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Parser
 from shallowlab.errors import ConfigError, ShallowlabError
 from shallowlab.term import colour, reader_gone
@@ -42,6 +42,7 @@ def build_parser(experiment_names: list[str]) -> argparse.ArgumentParser:
 
     sweep.add_parser(sub, experiment_names)
     exercises.add_parsers(sub)
+    playground.add_parser(sub)
     return parser
 
 
@@ -116,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
             return _report(args)
         if args.command == "runs":
             return _runs(args)
+        if args.command == "playground":
+            return playground.command(args)
         if args.command in exercises.COMMANDS:
             return exercises.command(args)
         return run.command(args, EXPERIMENTS)

@@ -1,0 +1,368 @@
+// The playground's page: one WebSocket to the server, which trains; this page draws.
+// Messages: see docs/playground.md. Frames are drawn at the next animation frame and then
+// acknowledged, so the server trains only as fast as this page can show it.
+
+import { changed, fillControls, isControl, readControl } from "./controls.js";
+import { drawCurves, drawPoints, paintClasses, paintDiverging, setDark,
+  targetScale } from "./draw.js";
+import { packCsv, readCsv, splitFragment, unpackCsv } from "./link.js";
+import { FEATURES, Network, fmt } from "./network.js";
+
+const $ = (id) => document.getElementById(id);
+const state = { socket: null, settings: null, pending: null, points: null, presets: [],
+  playing: false, frame: null, waiting: null, csvText: null, csvPacked: null, sent: null,
+  ownHash: null, fellBack: false };
+const history = { steps: [], trainLoss: [], testLoss: [], trainAcc: [], testAcc: [] };
+const pace = { times: [], epochs: [], since: null };
+const stats = window.playgroundStats = { connected: false, frame: 0, step: 0, epoch: 0,
+  trainLoss: null, testLoss: null, trainAcc: null, testAcc: null, playing: false,
+  stopped: null, redrawsPerSecond: 0, epochsPerRedraw: 0, redraws: 0, drawMs: 0,
+  sincePlay: { redraws: 0, epochs: 0, ms: 0 }, ready: 0, errors: 0 };
+
+const network = new Network($("net"), $("wires"), $("info"), {
+  toggleFeature(name) {
+    const base = current();
+    const on = base.features.includes(name);
+    const features = FEATURES.filter((f) => (f === name ? !on : base.features.includes(f)));
+    if (!features.length) return alert("keep at least one input feature on");
+    configure({ ...base, features });
+  },
+  setLayer(l, key, value) {
+    const layers = current().layers.map((x) => ({ ...x }));
+    layers[l - 1][key] = key === "activation" ? value : Number(value);
+    configure({ ...current(), layers });
+  },
+});
+
+function current() { return state.pending || state.settings; }
+
+function alert(message) {
+  $("alert").textContent = String(message).replace(/\s+/g, " ").trim();
+  stats.errors += 1;
+}
+
+function send(message) {
+  if (state.socket && state.socket.readyState === WebSocket.OPEN) {
+    state.socket.send(JSON.stringify(message));
+  }
+}
+
+function configure(settings) {
+  state.pending = settings;
+  send({ type: "configure", settings });
+}
+
+// --- the connection --------------------------------------------------------------------
+
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${location.host}/ws`);
+  socket.binaryType = "arraybuffer";
+  state.socket = socket;
+  socket.onopen = () => { stats.connected = true; $("reconnect").hidden = true; fromHash(); };
+  socket.onmessage = (event) => (typeof event.data === "string"
+    ? onMessage(JSON.parse(event.data)) : onFrame(event.data));
+  socket.onclose = () => {
+    stats.connected = false;
+    setPlaying(false);
+    $("status").textContent = "Not connected to the server.";
+    $("reconnect").hidden = false;
+  };
+}
+
+async function fromHash() {
+  const { query, csv } = splitFragment(location.hash);
+  if (!csv) return send({ type: "configure", query });
+  try {
+    state.sent = await unpackCsv(csv);
+    send({ type: "upload", name: "the link's CSV", csv: state.sent, query });
+  } catch (e) {
+    alert(e.message);
+    send({ type: "configure", query: "" });
+  }
+}
+
+function onMessage(message) {
+  if (message.type === "ready") return onReady(message);
+  if (message.type === "error") {
+    alert(message.message);
+    state.sent = null;
+    if (state.pending) { state.pending = null; refill(); }
+    if (!state.settings && !state.fellBack) {
+      state.fellBack = true;
+      send({ type: "configure", query: "" });
+    }
+  } else if (message.type === "stopped") {
+    setPlaying(false);
+    $("status").textContent = `Stopped: ${message.reason}.`;
+  } else if (message.type === "closing") {
+    alert(`The server closed this session: ${message.reason}`);
+  } else if (message.type === "export") {
+    showScript(message);
+  }
+}
+
+async function onReady(message) {
+  Object.assign(state, { settings: message.settings, pending: null, points: message.points,
+    presets: message.presets, frame: null });
+  if (message.settings.data === "upload" && state.sent !== null) {
+    state.csvText = state.sent;
+    state.csvPacked = null;
+  }
+  state.sent = null;
+  for (const key of Object.keys(history)) history[key] = [];
+  $("alert").textContent = "";
+  $("status").textContent = "";
+  setPlaying(false);
+  refill();
+  drawPoints($("dots"), state.points, $("show-test").checked);
+  showPresets();
+  let hash = message.query;
+  if (message.settings.data === "upload" && state.csvText !== null) {
+    state.csvPacked = state.csvPacked || await packCsv(state.csvText);
+    hash += `${hash ? "&" : ""}csv=${state.csvPacked}`;
+  }
+  state.ownHash = `#${hash}`;
+  if (location.hash !== state.ownHash && !(hash === "" && location.hash === "")) {
+    window.history.replaceState(null, "", state.ownHash);
+  }
+  stats.ready += 1;
+}
+
+function refill() {
+  const s = current();
+  fillControls(s, state.points.task, state.csvText !== null);
+  $("layer-count").value = s.layers.length;
+  $("add-layer").disabled = s.layers.length >= 6;
+  $("remove-layer").disabled = s.layers.length === 0;
+  network.build(s, state.points);
+  if (state.frame) network.draw(state.frame);
+}
+
+// --- frames ----------------------------------------------------------------------------
+
+function decode(buffer) {
+  const size = new DataView(buffer).getUint32(0, true);
+  const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, size)));
+  const blocks = {};
+  let at = 4 + size;
+  for (const b of header.blocks) {
+    const n = b.shape.reduce((p, d) => p * d, 1);
+    blocks[b.name] = { shape: b.shape, data: new Float32Array(buffer, at, n) };
+    at += 4 * n;
+  }
+  return { header, blocks };
+}
+
+function onFrame(buffer) {
+  const frame = decode(buffer);
+  record(frame.header);
+  state.waiting = frame;
+  requestAnimationFrame(drawWaiting);
+}
+
+function record(h) {
+  let n = history.steps.length;
+  while (n && history.steps[n - 1] >= h.step) n--;
+  for (const key of Object.keys(history)) history[key].length = n;
+  history.steps.push(h.step); history.trainLoss.push(h.train_loss);
+  history.testLoss.push(h.test_loss); history.trainAcc.push(h.train_acc);
+  history.testAcc.push(h.test_acc);
+}
+
+function drawWaiting(now) {
+  const frame = state.waiting;
+  if (!frame || !state.settings) return;
+  state.waiting = null;
+  const started = performance.now();
+  draw(frame);
+  send({ type: "ack", frame: frame.header.frame });
+  measure(now, frame.header, performance.now() - started);
+}
+
+function draw(frame) {
+  state.frame = frame;
+  const h = frame.header, out = frame.blocks.output;
+  const map = $("map");
+  if (map.width !== h.grid) { map.width = h.grid; map.height = h.grid; }
+  if (state.points.task === "regress") {
+    paintDiverging(map, out.data, 0, h.grid, targetScale(state.points));
+  } else {
+    paintClasses(map, out.data, out.shape[0], h.grid);
+  }
+  network.draw(frame);
+  $("step-count").value = h.step;
+  $("epoch-count").value = h.epoch;
+  $("train-loss").value = fmt(h.train_loss);
+  $("test-loss").value = fmt(h.test_loss);
+  $("train-acc").value = h.train_acc === null ? "-" : h.train_acc.toFixed(3);
+  $("test-acc").value = h.test_acc === null ? "-" : h.test_acc.toFixed(3);
+  drawCurves($("loss-curve"), history.steps, [
+    { values: history.trainLoss, colour: "#888" },
+    { values: history.testLoss, colour: "#1f77b4", dash: true }]);
+  const acc = $("acc-curve");
+  acc.hidden = h.test_acc === null;
+  if (!acc.hidden) {
+    drawCurves(acc, history.steps, [{ values: history.trainAcc, colour: "#888" },
+      { values: history.testAcc, colour: "#1f77b4", dash: true }], 1);
+  }
+  if (h.stopped) $("status").textContent = `Stopped: ${h.stopped}.`;
+  Object.assign(stats, { frame: h.frame, step: h.step, epoch: h.epoch,
+    trainLoss: h.train_loss, testLoss: h.test_loss, trainAcc: h.train_acc,
+    testAcc: h.test_acc, stopped: h.stopped });
+  window.playgroundFrame = frame;
+}
+
+// Redraws a second and epochs between redraws, over the last second of playing.
+function measure(now, header, ms) {
+  stats.drawMs = ms;
+  if (!header.playing || !state.playing) return;
+  pace.times.push(now); pace.epochs.push(header.epoch);
+  while (pace.times.length > 2 && now - pace.times[0] > 1000) {
+    pace.times.shift(); pace.epochs.shift();
+  }
+  stats.redraws += 1;
+  if (pace.since === null) pace.since = { t: now, epoch: header.epoch, redraws: stats.redraws };
+  stats.sincePlay = { redraws: stats.redraws - pace.since.redraws,
+    epochs: header.epoch - pace.since.epoch, ms: now - pace.since.t };
+  const n = pace.times.length;
+  if (n > 1) {
+    stats.redrawsPerSecond = ((n - 1) * 1000) / (pace.times[n - 1] - pace.times[0]);
+    stats.epochsPerRedraw = (pace.epochs[n - 1] - pace.epochs[0]) / (n - 1);
+    $("fps").value = stats.redrawsPerSecond.toFixed(0);
+    $("epochs-per-redraw").value = stats.epochsPerRedraw.toFixed(1);
+  }
+}
+
+// --- the controls ----------------------------------------------------------------------
+
+function setPlaying(on) {
+  state.playing = stats.playing = on;
+  $("play").textContent = on ? "Pause" : "Play";
+  pace.times = []; pace.epochs = []; pace.since = null;
+}
+
+$("play").addEventListener("click", () => {
+  if (state.playing) {
+    setPlaying(false);
+    send({ type: "pause" });
+  } else {
+    setPlaying(true);
+    $("status").textContent = "";
+    send({ type: "play", speed: Number($("speed").value) });
+  }
+});
+for (const kind of ["step", "back", "reset"]) {
+  $(kind).addEventListener("click", () => {
+    setPlaying(false);
+    if (kind !== "back") $("status").textContent = "";
+    send({ type: kind });
+  });
+}
+$("speed").addEventListener("change", () => {
+  if (state.playing) send({ type: "play", speed: Number($("speed").value) });
+});
+$("reconnect").addEventListener("click", connect);
+$("new-seed").addEventListener("click", () => configure(changed(current(), "seed",
+  Math.floor(Math.random() * 2 ** 31))));
+$("add-layer").addEventListener("click", () => {
+  const layers = current().layers;
+  const last = layers.length ? layers[layers.length - 1] : { width: 4, activation: "tanh" };
+  configure({ ...current(), layers: [...layers, { width: last.width,
+    activation: last.activation, dropout: 0 }] });
+});
+$("remove-layer").addEventListener("click", () => configure({ ...current(),
+  layers: current().layers.slice(0, -1) }));
+
+for (const panel of ["data-panel", "training-panel"]) {
+  $(panel).addEventListener("change", (event) => {
+    if (!isControl(event.target) || !state.settings) return;
+    try {
+      configure(changed(current(), event.target.id, readControl(event.target)));
+    } catch (e) {
+      alert(e.message);
+      refill();
+    }
+  });
+}
+$("noise").addEventListener("input", () => { $("noise-value").value =
+  Number($("noise").value).toFixed(2); });
+$("train_percent").addEventListener("input", () => { $("train_percent-value").value =
+  `${$("train_percent").value}%`; });
+
+$("csv").addEventListener("change", async () => {
+  const input = $("csv"), file = input.files[0];
+  if (!file) return;
+  try {
+    const text = await readCsv(file);
+    state.sent = text;
+    send({ type: "upload", name: file.name, csv: text });
+  } catch (e) {
+    alert(e.message);
+  } finally {
+    input.value = "";
+  }
+});
+
+$("show-test").addEventListener("change", () => drawPoints($("dots"), state.points,
+  $("show-test").checked));
+
+function showPresets() {
+  const list = $("presets");
+  list.replaceChildren(...state.presets.map((p) => {
+    const link = document.createElement("a");
+    link.href = `#${p.query}`;
+    link.textContent = p.title;
+    const why = document.createElement("span");
+    why.textContent = ` \u2014 ${p.why}`;
+    const item = document.createElement("li");
+    item.append(link, why);
+    return item;
+  }));
+}
+
+window.addEventListener("hashchange", () => {
+  if (location.hash !== state.ownHash) { state.csvText = null; state.csvPacked = null; fromHash(); }
+});
+window.addEventListener("resize", () => drawPoints($("dots"), state.points,
+  $("show-test").checked));
+matchMedia("(prefers-color-scheme: dark)").addEventListener("change", (e) => {
+  setDark(e.matches);
+  if (state.points) refill();
+  drawPoints($("dots"), state.points, $("show-test").checked);
+});
+
+// --- export ----------------------------------------------------------------------------
+
+function flavour() { return document.querySelector('input[name="flavour"]:checked').value; }
+
+$("export").addEventListener("click", () => {
+  $("script").value = "";
+  $("copied").value = "";
+  $("export-dialog").showModal();
+  send({ type: "export", flavour: flavour() });
+});
+for (const radio of document.querySelectorAll('input[name="flavour"]')) {
+  radio.addEventListener("change", () => send({ type: "export", flavour: flavour() }));
+}
+$("close-export").addEventListener("click", () => $("export-dialog").close());
+
+function showScript(message) {
+  $("script").value = message.script;
+  const link = $("download");
+  if (link.href.startsWith("blob:")) URL.revokeObjectURL(link.href);
+  link.href = URL.createObjectURL(new Blob([message.script], { type: "text/x-python" }));
+  link.hidden = false;
+}
+
+$("copy").addEventListener("click", async () => {
+  try {
+    await navigator.clipboard.writeText($("script").value);
+    $("copied").value = "Copied.";
+  } catch (e) {
+    $("script").select();
+    $("copied").value = "Selected: press Ctrl+C (or Cmd+C) to copy.";
+  }
+});
+
+connect();

@@ -1,0 +1,93 @@
+"""Frames: parsed back by hand as the page reads them (uint32 header length, padded JSON,
+float32 blocks), they hold the shapes the contract fixes and the session's own values."""
+
+from __future__ import annotations
+
+import json
+import struct
+
+import numpy as np
+import torch
+
+from shallowlab.playground.frames import decode
+from shallowlab.playground.session import Session
+from shallowlab.playground.settings import Layer, Settings
+
+
+def _read(frame: bytes):
+    """The page's reading, written out from the contract rather than through frames.decode."""
+    (size,) = struct.unpack("<I", frame[:4])
+    assert (4 + size) % 4 == 0
+    header = json.loads(frame[4:4 + size].decode("utf-8"))
+    values = np.frombuffer(frame[4 + size:], dtype="<f4")
+    blocks, at = {}, 0
+    for b in header["blocks"]:
+        n = int(np.prod(b["shape"]))
+        blocks[b["name"]] = values[at:at + n].reshape(b["shape"])
+        at += n
+    assert at == len(values)
+    return header, blocks
+
+
+def test_frame_blocks_are_in_order_with_the_contract_shapes_and_the_session_values():
+    s = Settings(data="spiral", classes=3, features=("x1", "x2", "sinx1"),
+                 layers=(Layer(5, "relu"), Layer(3, "sigmoid", 0.2)))
+    session = Session(s)
+    header, blocks = _read(session.frame(0))
+    assert all(not b.any() for name, b in blocks.items() if name.startswith("g"))
+    session.epoch()
+    header, blocks = _read(session.frame(7, playing=True))
+    names = [b["name"] for b in header["blocks"]]
+    assert names == ["output", "units.1", "units.2",
+                     *[f"{k}.{i}" for i in (1, 2, 3) for k in ("W", "b", "gW", "gb")]]
+    assert header["frame"] == 7 and header["playing"] is True and header["stopped"] is None
+    assert header["grid"] == 64 and header["unit_grid"] == 24
+    assert header["extent"] == [-6.0, 6.0, -6.0, 6.0]
+    for key, value in session.metrics().items():
+        assert header[key] == value
+    assert blocks["output"].shape == (3, 64, 64)
+    assert np.allclose(blocks["output"].sum(axis=0), 1, atol=1e-5)
+    assert blocks["units.1"].shape == (5, 24, 24) and blocks["units.2"].shape == (3, 24, 24)
+    linears = [m for m in session.net if isinstance(m, torch.nn.Linear)]
+    for i, m in enumerate(linears, 1):
+        assert np.array_equal(blocks[f"W.{i}"], m.weight.detach().numpy())
+        assert np.array_equal(blocks[f"b.{i}"], m.bias.detach().numpy())
+        assert np.array_equal(blocks[f"gW.{i}"], m.weight.grad.numpy())
+        assert blocks[f"gW.{i}"].any()
+    assert blocks["W.1"].shape == (5, 3) and blocks["W.3"].shape == (3, 3)
+
+
+def test_pictures_are_the_network_over_the_plane_with_row_0_at_the_top():
+    session = Session(Settings(data="xor", layers=(Layer(4, "tanh"),)))
+    session.step(30)
+    _, blocks = _read(session.frame(1))
+    x1, x2 = -6.0, 6.0  # row 0, column 0: the top left corner
+    X = torch.tensor([[x1, x2]])
+    with torch.no_grad():
+        session.net.eval()
+        hidden = torch.tanh(session.net[1](X))
+        probs = torch.softmax(session.net(X), dim=1)
+    assert np.allclose(blocks["units.1"][:, 0, 0], hidden[0].numpy(), atol=1e-6)
+    assert np.allclose(blocks["output"][:, 0, 0], probs[0].numpy(), atol=1e-6)
+
+
+def test_regression_scratch_and_wide_networks():
+    s = Settings(data="plane", loss="mse", track="scratch", layers=(Layer(40, "relu"),
+                                                                     Layer(30, "linear")))
+    session = Session(s)
+    session.step()
+    header, blocks = _read(session.frame(2))
+    assert header["test_acc"] is None and header["unit_grid"] == 12
+    assert blocks["output"].shape == (1, 64, 64) and blocks["units.2"].shape == (30, 12, 12)
+    assert np.array_equal(blocks["W.1"], session.net.weights[0].detach().T.numpy())
+    assert blocks["W.3"].shape == (1, 30)
+    no_hidden = Session(Settings(layers=()))
+    header, blocks = _read(no_hidden.frame(0))
+    assert [b["name"] for b in header["blocks"]] == ["output", "W.1", "b.1", "gW.1", "gb.1"]
+
+
+def test_decode_reads_what_encode_wrote():
+    session = Session(Settings())
+    header, blocks = decode(session.frame(3))
+    assert header == _read(session.frame(3))[0]
+    assert blocks["W.1"].shape == (4, 2)
