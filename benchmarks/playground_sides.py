@@ -7,8 +7,8 @@ A side's numbers, over ``seconds`` after a 1 s warm-up:
   before the page's own (the frames the browser could draw);
 * ``idle_frames_per_s``: the same over 1 s before Play: the browser's ceiling at rest;
 * ``redraws_per_s``: the page's redraws a second. TensorFlow Playground redraws once per
-  ``oneStep`` (one epoch), so its redraws are its iteration counter's steps; ours reports them
-  in ``window.playgroundStats``;
+  ``oneStep`` (one epoch), so its redraws are its iteration counter's steps; ours counts them in
+  ``window.playgroundStats.redraws``, and the epochs in its ``epoch`` (the frame last drawn);
 * ``epochs_per_redraw`` and ``epochs_per_s``: epochs trained between redraws, and a second.
 """
 
@@ -60,12 +60,16 @@ IDLE_SAMPLE = """async (seconds) => {
   await new Promise(r => setTimeout(r, seconds * 1000));
   return (window.__pace.frames - a[1]) / ((performance.now() - a[0]) / 1000);
 }"""
+READY = "() => !!(window.playgroundStats && window.playgroundStats.ready > 0 && " \
+    "window.playgroundStats.frame > 0)"
 OURS_SAMPLE = """async (seconds) => {
-  const a = [performance.now(), window.__pace.frames];
+  const st = () => [performance.now(), window.__pace.frames, window.playgroundStats.redraws,
+                    window.playgroundStats.epoch];
+  const a = st();
   await new Promise(r => setTimeout(r, seconds * 1000));
-  const b = [performance.now(), window.__pace.frames];
-  return {seconds: (b[0] - a[0]) / 1000, frames: b[1] - a[1],
-          stats: JSON.parse(JSON.stringify(window.playgroundStats))};
+  const b = st();
+  return {seconds: (b[0] - a[0]) / 1000, frames: b[1] - a[1], redraws: b[2] - a[2],
+          epochs: b[3] - a[3], stats: JSON.parse(JSON.stringify(window.playgroundStats))};
 }"""
 
 
@@ -199,19 +203,26 @@ def wait_listening(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> 
     raise RuntimeError(f"shallowlab playground did not listen on port {port} in {timeout:g} s")
 
 
+def shown(page: object, timeout: float = 30.0) -> None:
+    """Until the page has its session and has drawn its first frame (Play works from then;
+    polled from here: the page's policy forbids the string evaluation of wait_for_function)."""
+    end = time.monotonic() + timeout
+    while not page.evaluate(READY):
+        if time.monotonic() > end:
+            raise RuntimeError(f"the playground page showed no frame in {timeout:g} s")
+        time.sleep(0.05)
+
+
 def ours_round(browser: object, base: str, seconds: float) -> dict:
     """One measurement of shallowlab playground's pace: the same network in its URL, opened
     afresh, Play pressed, its own stats read."""
     with fresh_page(browser, base) as page:
         page.goto(f"{base}#{ours_query()}")
         play = page.get_by_role("button", name="Play", exact=True)
-        play.wait_for()
+        shown(page)
         idle = page.evaluate(IDLE_SAMPLE, WARMUP)
         play.click()
         page.wait_for_timeout(WARMUP * 1000)
         s = page.evaluate(OURS_SAMPLE, seconds)
-    stats = s["stats"] or {}
-    redraws = float(stats.get("redrawsPerSecond", 0.0)) * s["seconds"]
-    epochs = float(stats.get("epochsPerRedraw", 0.0)) * redraws
-    return {**rates(s["seconds"], s["frames"], redraws, epochs), "idle_frames_per_s": idle,
-            "page_stats": stats}
+    return {**rates(s["seconds"], s["frames"], s["redraws"], s["epochs"]),
+            "idle_frames_per_s": idle, "page_stats": s["stats"]}
