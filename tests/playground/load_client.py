@@ -1,18 +1,14 @@
-"""A client of the playground's WebSocket that behaves as the page does, for the load test:
-configure, play, acknowledge every frame on arrival; and what the test reads beside it (the
-server's memory, a frame's layout).
-
-A frame (docs: the playground's protocol): little-endian uint32 ``H``; ``H`` bytes of a JSON
-header padded with spaces so that ``4 + H`` is a multiple of 4; then float32 blocks back to
-back, in the order and shapes the header's ``blocks`` lists.
+"""An asyncio client of the playground's WebSocket that behaves as the page does, for the load
+test: configure, play, acknowledge every frame on arrival (frames decoded by
+``tests.playground.server.decode``); the idle session and the session cap; and the server's
+memory.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import math
-import struct
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,23 +16,13 @@ from pathlib import Path
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
+from tests.playground.server import decode
+
 MAX_FRAME = 8 << 20  # what the client accepts from the server: a frame of 64 units is ~0.2 MiB
 
 
-def parse_frame(data: bytes) -> tuple[dict, dict[str, tuple[int, ...]]]:
-    """A frame's header and its blocks' shapes; AssertionError if its bytes do not add up."""
-    (h,) = struct.unpack_from("<I", data, 0)
-    assert (4 + h) % 4 == 0, f"header of {h} bytes leaves the blocks unaligned"
-    header = json.loads(data[4:4 + h])
-    shapes = {b["name"]: tuple(b["shape"]) for b in header["blocks"]}
-    floats = sum(math.prod(s) for s in shapes.values())
-    assert 4 + h + 4 * floats == len(data), f"frame of {len(data)} bytes, blocks {shapes}"
-    return header, shapes
-
-
-def rss_bytes(pid: int) -> int:
-    """Resident memory of ``pid`` and all its descendants (/proc; shared pages counted in
-    each: an over-estimate, on the safe side of a ceiling)."""
+def _tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (/proc)."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -44,10 +30,18 @@ def rss_bytes(pid: int) -> int:
         except OSError:
             continue
         children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    total, todo = 0, [pid]
+    tree, todo = [], [pid]
     while todo:
-        p = todo.pop()
-        todo.extend(children.get(p, []))
+        tree.append(todo.pop())
+        todo.extend(children.get(tree[-1], []))
+    return tree
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of ``pid`` and all its descendants (/proc; shared pages counted in
+    each: an over-estimate, on the safe side of a ceiling)."""
+    total = 0
+    for p in _tree(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -55,6 +49,23 @@ def rss_bytes(pid: int) -> int:
         except OSError:
             pass
     return total
+
+
+def cpu_seconds(pid: int | None = None) -> float:
+    """CPU time (user + system, all threads) of ``pid`` and its descendants so far; with no pid,
+    of the whole machine (/proc/stat, all CPUs, less idle and iowait)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    if pid is None:
+        ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+        return (sum(ticks) - ticks[3] - ticks[4]) / tick
+    total = 0
+    for p in _tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except OSError:
+            pass
+    return total / tick
 
 
 async def open_socket(port: int, origin: str | None = None) -> ClientConnection:
@@ -116,7 +127,8 @@ class Player:
             if answer.get("type") in ("error", "closing"):
                 self.errors.append(msg)
             return
-        header, shapes = parse_frame(msg)
+        header, blocks = decode(msg)
+        shapes = {name: tuple(b.shape) for name, b in blocks.items()}
         self.frames.append((time.monotonic(), header, shapes))
         if ack:
             await ws.send(json.dumps({"type": "ack", "frame": header["frame"]}))

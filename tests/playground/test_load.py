@@ -1,7 +1,8 @@
 """The playground's server under load and under attack, over loopback: one real server
-(``shallowlab playground --no-browser --port P --idle-timeout 3 --max-sessions 31``, a
-subprocess started once for the module and stopped by its pid), real WebSocket clients that
-behave as the page does (configure, play, acknowledge each frame on arrival).
+(``shallowlab playground --no-browser --port 0 --idle-timeout 3 --max-sessions 31``, a
+subprocess started once for the module and stopped by its pid, ``tests.playground.server``),
+real WebSocket clients that behave as the page does (configure, play, acknowledge each frame
+on arrival).
 
 Phase one, 30 sessions at once, each a different network, data set or seed, playing for
 ``WINDOW`` s:
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import statistics
 import time
 
@@ -42,10 +44,9 @@ pytest.importorskip("websockets", reason="no websockets: pip install -e '.[playg
 pytest.importorskip("starlette", reason="no starlette: pip install -e '.[playground]'")
 
 from shallowlab.playground import Layer, Session, Settings  # noqa: E402
-
-from benchmarks.playground_sides import free_port, playground_server, server_log  # noqa: E402
 from tests.playground.attack import attack, http_status  # noqa: E402
-from tests.playground.load_client import Player, idle_and_cap, rss_bytes  # noqa: E402
+from tests.playground.load_client import Player, cpu_seconds, idle_and_cap, rss_bytes  # noqa: E402
+from tests.playground.server import start  # noqa: E402
 
 PLAYERS, WINDOW, MIN_RATE = 30, 5.0, 5.0
 RSS_CEILING = 1.5e9
@@ -61,17 +62,14 @@ DATA = [("circle", 2), ("xor", 2), ("gauss", 3), ("spiral", 3), ("circle", 4)]
 def player_settings(i: int) -> Settings:
     """Session ``i``'s settings: its own seed, network, data set and features."""
     data, classes = DATA[i % len(DATA)]
-    features = ("x1", "x2") if i % 3 else ("x1", "x2", "x1^2", "x2^2")
+    features = ("x1", "x2") if i % 3 else ("x1", "x2", "x1sq", "x2sq")
     return Settings(data=data, classes=classes, seed=100 + i, layers=NETS[(i // 2) % len(NETS)],
                     features=features, lr=0.03 if i % 2 else 0.1)
 
 
 @pytest.fixture(scope="module")
 def server():
-    port = free_port()
-    with playground_server(port, "--idle-timeout", str(IDLE_TIMEOUT),
-                           "--max-sessions", str(MAX_SESSIONS)) as proc:
-        yield port, proc
+    yield from start("--idle-timeout", str(IDLE_TIMEOUT), "--max-sessions", str(MAX_SESSIONS))
 
 
 async def _sample_rss(pid: int, stop: asyncio.Event, peak: list[int]) -> None:
@@ -97,31 +95,43 @@ async def _play(port: int, pid: int, players: list[Player], window: float,
     sampler = asyncio.create_task(_sample_rss(pid, stop, peak))
     started.set()
     t0 = time.monotonic()
-    extra = await beside() if beside else None
+    aside = asyncio.create_task(beside() if beside else asyncio.sleep(0))
+    await asyncio.sleep(0.5)
+    cpu0 = _cpu(pid)
+    extra = await aside
     end = max(t0 + 0.5 + window, time.monotonic())
     await asyncio.sleep(max(0.0, end - time.monotonic()))
+    cores = {k: (v - cpu0[k]) / (end - t0 - 0.5) for k, v in _cpu(pid).items()}
     stop.set()
     await asyncio.gather(*tasks, sampler)
-    return {"players": players, "start": t0 + 0.5, "end": end, "rss": peak[0], "extra": extra}
+    return {"players": players, "start": t0 + 0.5, "end": end, "rss": peak[0], "extra": extra,
+            "cores": cores}
+
+
+def _cpu(pid: int) -> dict[str, float]:
+    """CPU seconds so far: the server's, this client's, and the rest of the machine's."""
+    server, client, machine = cpu_seconds(pid), time.process_time(), cpu_seconds()
+    return {"server": server, "client": client, "others": machine - server - client}
 
 
 @pytest.fixture(scope="module")
 def load(server):
-    port, proc = server
+    port, proc = server.port, server.process
     players = [Player(port, player_settings(i).to_json()) for i in range(PLAYERS)]
     return asyncio.run(_play(port, proc.pid, players, WINDOW,
                              lambda: idle_and_cap(port, Settings(seed=7).to_json(),
                                                   IDLE_TIMEOUT)))
 
 
-def test_thirty_sessions_each_receive_five_frames_a_second(load, server):
+def test_thirty_sessions_each_receive_five_frames_a_second(load):
     players = load["players"]
-    assert not [p.closed for p in players if p.closed], server_log(server[1])
+    assert not [p.closed for p in players if p.closed]
     assert not [p.errors for p in players if p.errors]
     rates = [p.rate(load["start"], load["end"]) for p in players]
     print(f"\n{PLAYERS} sessions: frames a second min {min(rates):.1f}, median "
           f"{statistics.median(rates):.1f}, max {max(rates):.1f} over {WINDOW:g} s; "
-          f"server RSS peak {load['rss'] / 1e6:.0f} MB")
+          f"server RSS peak {load['rss'] / 1e6:.0f} MB; cores used: " +
+          ", ".join(f"{k} {v:.2f}" for k, v in load["cores"].items()) + f" of {os.cpu_count()}")
     assert min(rates) >= MIN_RATE, [round(r, 1) for r in rates]
 
 
@@ -174,7 +184,7 @@ def test_an_idle_session_is_freed_and_its_place_taken(load):
 
 @pytest.fixture(scope="module")
 def fuzz(server, load):
-    port, proc = server
+    port, proc = server.port, server.process
     good = [Player(port, Settings(data="xor", seed=500 + i).to_json()) for i in range(GOOD)]
     result = asyncio.run(_play(port, proc.pid, good, 3.0, lambda: attack(port, HOSTILE, FLOOD)))
     result["page"] = http_status(port, f"127.0.0.1:{port}")
@@ -198,6 +208,6 @@ def test_good_sessions_keep_playing_through_the_attack_and_the_server_serves(fuz
         assert p.closed is None and not p.errors, (p.closed, p.errors[:3])
         assert p.rate(fuzz["start"], fuzz["end"]) >= MIN_RATE
         assert p.longest_gap(fuzz["start"], fuzz["end"]) <= MAX_GAP
-    assert server[1].poll() is None, server_log(server[1])
+    assert server.process.poll() is None
     assert fuzz["page"] == 200
     assert fuzz["after"]["players"][0].frames, "a new session after the attack got no frame"
