@@ -127,8 +127,10 @@ async def attack(port: int, total: int, flood: int) -> dict:
     flooded, *_ = await asyncio.gather(_flood(port, flood),
                                        *(_texts(port, c, report) for c in chunks))
     report["flood"] = flooded
+    report["fatal"] = []
     for m in fatal:
-        if await _fatal(port, m) is None:
+        report["fatal"].append(outcome := await _fatal(port, m))
+        if outcome is None:
             report["fatal_kept"].append(m[:40])
     report["sent"] += flood + len(fatal) + len(report["foreign"])
     return report

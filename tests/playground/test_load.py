@@ -4,8 +4,10 @@ subprocess started once for the module and stopped by its pid, ``tests.playgroun
 real WebSocket clients that behave as the page does (configure, play, acknowledge each frame
 on arrival).
 
-Phase one, 30 sessions at once, each a different network, data set or seed, playing for
-``WINDOW`` s:
+Phase one, ``PLAYERS`` = 30 sessions at once (the issue's number: a class), each a different
+network, data set or seed at the page's default sizes (500 points, half for training, batch 10:
+what learners run), playing; measured over ``WINDOW`` = 5 s from 0.5 s after Play (long enough
+that a rate is 25 frames or more, short enough to keep the module to seconds):
 
 * each receives at least ``MIN_RATE`` = 5 frames a second (the issue's number: a page redrawn
   5 times a second still shows the boundary move; the page itself aims at 30 alone);
@@ -20,11 +22,13 @@ Phase one, 30 sessions at once, each a different network, data set or seed, play
   while it holds the last of the ``MAX_SESSIONS`` = 31 places a 32nd socket is refused, after it
   is freed a new one is served.
 
-Phase two, 1,000 malformed or hostile messages and connections (``tests.playground.hostile``)
-while ``GOOD`` sessions keep playing: each text message answered by one ``error`` line, each
-fatal one by an error or a close, a burst of ``FLOOD`` messages above the 200-a-second cap
-closed, foreign Origins and Hosts refused; every good session keeps ``MIN_RATE`` frames a
-second with no wait above ``MAX_GAP`` s, and the server still serves its page afterwards.
+Phase two, ``HOSTILE`` = 1,000 malformed or hostile messages and connections (the issue's
+number; ``tests.playground.hostile``, sent by ``tests.playground.attack``) while ``GOOD`` = 4
+sessions keep playing (a few, so that a slowdown would be the attack's doing): each text message
+answered by one ``error`` line, each fatal one by an error or a close, a burst of ``FLOOD`` =
+250 messages (above the server's 200 a second) closed, foreign Origins and Hosts refused; every
+good session keeps ``MIN_RATE`` frames a second with no wait above ``MAX_GAP`` = 1 s (a page
+that visibly goes on), and the server still serves its page and a new session afterwards.
 
 Every wait is bounded (sockets 10-30 s, the phases by their windows); the module takes about
 20-40 s on 2 shared cores, most of it the server's start (torch's import) and the windows.
@@ -195,6 +199,9 @@ def fuzz(server, load):
 
 def test_hostile_messages_are_answered_or_refused(fuzz):
     report = fuzz["extra"]
+    print(f"\n{report['sent']} hostile messages and connections; fatal ones: "
+          f"{sorted(set(map(str, report['fatal'])))}; the flood: {report['flood']}; "
+          f"foreign: {sorted({r.split(':')[-1].strip() for r in report['foreign']})}")
     assert report["sent"] >= HOSTILE, report["sent"]
     assert not report["unanswered"], report["unanswered"][:5]
     assert not report["not_one_line"], report["not_one_line"][:5]
@@ -204,6 +211,10 @@ def test_hostile_messages_are_answered_or_refused(fuzz):
 
 
 def test_good_sessions_keep_playing_through_the_attack_and_the_server_serves(fuzz, server):
+    rates = [p.rate(fuzz["start"], fuzz["end"]) for p in fuzz["players"]]
+    gaps = [p.longest_gap(fuzz["start"], fuzz["end"]) for p in fuzz["players"]]
+    print(f"\n{GOOD} sessions through the attack ({fuzz['end'] - fuzz['start']:.1f} s): frames a "
+          f"second {min(rates):.1f} to {max(rates):.1f}, longest wait {max(gaps):.2f} s")
     for p in fuzz["players"]:
         assert p.closed is None and not p.errors, (p.closed, p.errors[:3])
         assert p.rate(fuzz["start"], fuzz["end"]) >= MIN_RATE
