@@ -10,6 +10,8 @@ Playwright is missing.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -65,6 +67,8 @@ def open_page(browser, server, fragment: str = "", width: int = 1280, scheme: st
     page.on("pageerror", lambda e: page.problems.append(str(e)))
     page.on("request", lambda r: None if r.url.startswith((server.url, server.ws))
             else page.problems.append(f"request to {r.url}"))
+    page.sent = []  # what the page sends its server
+    page.on("websocket", lambda ws: ws.on("framesent", lambda data: page.sent.append(data)))
     page.goto(server.url + fragment)
     until(page, "window.playgroundStats && playgroundStats.ready > 0 && playgroundStats.settled")
     return page
@@ -169,4 +173,177 @@ def test_a_three_class_spiral_with_softmax_cross_entropy_passes_090(browser, ser
     print(f"spiral, 3 classes: test accuracy {s['testAcc']:.3f} after {s['epoch']} epochs "
           f"({seconds:.1f} s)")
     assert s["testAcc"] >= 0.90 and s["stopped"].startswith("test accuracy")
+    page.close()
+
+
+def test_three_layers_of_eight_redraw_everything_30_times_a_second_an_epoch_apart(
+        browser, server):
+    """The pace TensorFlow Playground keeps (an epoch and a redraw per animation frame), on a
+    250-point training set (500 points, half for training), measured by the page itself."""
+    page = open_page(browser, server)
+    settle(page, lambda: page.get_by_role("button", name="Add hidden layer").click())
+    for l in (1, 2, 3):
+        enter(page, f"Layer {l} units", "8")
+    assert "layers=8tanh,8tanh,8tanh" in page.url
+    assert len(page.evaluate("playgroundStats")) and \
+        page.get_by_label("Points", exact=True).input_value() == "500"
+    page.get_by_role("button", name="Play").click()
+    time.sleep(1.0)  # warm: the first frames, the page's first draws
+    first = stats(page)["sincePlay"]
+    time.sleep(3.0)
+    s = stats(page)
+    last = s["sincePlay"]
+    page.get_by_role("button", name="Pause").click()
+    redraws, epochs = last["redraws"] - first["redraws"], last["epochs"] - first["epochs"]
+    per_second = redraws / (last["ms"] - first["ms"]) * 1000
+    print(f"3 x 8 tanh, 250 training points: {per_second:.1f} redraws/s over 3 s "
+          f"({s['redrawsPerSecond']:.1f} in the page's last second), "
+          f"{epochs / redraws:.2f} epochs between redraws, {s['pictures']} pictures a redraw, "
+          f"{s['drawMs']:.1f} ms to draw")
+    assert s["pictures"] == 1 + 3 * 8 + 2  # the boundary, every hidden unit, the outputs
+    assert per_second >= 30 and s["redrawsPerSecond"] >= 30
+    assert epochs / redraws >= 1 and s["epochsPerRedraw"] >= 1
+    assert page.problems == []
+    page.close()
+
+
+def _steps(page, n: int) -> dict:
+    """Press Step n times (12 ms apart: within the server's 200 messages a second, acks
+    included) and wait for the n-th step's frame; the page's stats then."""
+    target = stats(page)["step"] + n
+    page.evaluate(f"""(async () => {{ for (let i = 0; i < {n}; i++) {{
+        document.getElementById('step').click();
+        await new Promise(r => setTimeout(r, 12)); }} }})()""")
+    until(page, f"playgroundStats.step === {target} && !playgroundStats.waiting")
+    time.sleep(0.05)
+    return stats(page)
+
+
+def _weights(page) -> dict:
+    return page.evaluate("""Object.fromEntries(Object.entries(playgroundFrame.blocks)
+        .filter(([k]) => /^(W|b)\\./.test(k)).map(([k, v]) => [k, Array.from(v.data)]))""")
+
+
+def test_reset_the_library_the_scripts_and_a_new_page_agree_after_100_steps(
+        browser, server, tmp_path):
+    from shallowlab.playground import Session, Settings
+
+    page = open_page(browser, server)
+    settle(page, lambda: page.get_by_label("Data set").select_option("xor"))
+    enter(page, "Seed", "7")
+    enter(page, "Noise", "0.2")
+    first = _steps(page, 100)
+    page.get_by_role("button", name="Reset").click()
+    until(page, "playgroundStats.step === 0")
+    again = _steps(page, 100)
+    assert (again["trainLoss"], again["testLoss"]) == (first["trainLoss"], first["testLoss"])
+
+    query = page.url.split("#", 1)[1]
+    assert "seed=7" in query and "data=xor" in query
+    session = Session(Settings.from_query(query))
+    for _ in range(100):
+        session.step(1)
+    library = session.metrics()
+    assert abs(library["test_loss"] - first["testLoss"]) <= 1e-6
+    assert abs(library["train_loss"] - first["trainLoss"]) <= 1e-6
+
+    page.get_by_role("button", name="Export").click()
+    runs = {}
+    for flavour, label in [("pytorch", "Plain PyTorch"), ("shallowlab", "shallowlab")]:
+        page.get_by_label(label, exact=True).check()
+        until(page, f"document.getElementById('script').value.includes('{flavour}')")
+        script = tmp_path / f"{flavour}.py"
+        script.write_text(page.get_by_role("textbox", name="Script").input_value())
+        runs[flavour] = subprocess.Popen([sys.executable, str(script)], text=True,
+                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert page.get_by_role("button", name="Copy").count() == 1
+    page.get_by_role("button", name="Close").click()
+    for flavour, run in runs.items():
+        out, err = run.communicate(timeout=120)
+        assert run.returncode == 0, err
+        found = re.search(r"step 100 train_loss (\S+) test_loss (\S+)", out)
+        assert found, out
+        train, test = float(found.group(1)), float(found.group(2))
+        print(f"{flavour} script: {train} {test}; page: {first['trainLoss']} "
+              f"{first['testLoss']}")
+        assert abs(test - first["testLoss"]) <= 1e-6 and abs(train - first["trainLoss"]) <= 1e-6
+
+    other = open_page(browser, server, "#" + query)
+    assert other.get_by_label("Seed", exact=True).input_value() == "7"
+    elsewhere = _steps(other, 100)
+    assert (elsewhere["trainLoss"], elsewhere["testLoss"]) == (first["trainLoss"],
+                                                               first["testLoss"])
+    assert page.problems == [] and other.problems == []
+    other.close()
+    page.close()
+
+
+def test_step_back_restores_the_previous_weights_exactly(browser, server):
+    page = open_page(browser, server)
+    _steps(page, 5)
+    before, losses = _weights(page), stats(page)
+    _steps(page, 1)
+    assert _weights(page) != before
+    page.get_by_role("button", name="Step back").click()
+    until(page, "playgroundStats.step === 5")
+    time.sleep(0.05)
+    assert _weights(page) == before
+    assert stats(page)["testLoss"] == losses["testLoss"]
+    assert page.evaluate("playgroundHistory.steps.at(-1)") == 5  # the curve went back too
+    page.close()
+
+
+GOOD = "x1,x2,label\n" + "".join(f"{(i * 7) % 11 - 5.5},{(i * 3) % 13 - 6},"
+                                 f"{int((i * 7) % 11 > 5)}\n" for i in range(120))
+
+
+def _upload(page, name: str, data: bytes | None = None, path: Path | None = None) -> None:
+    before = stats(page)["errors"]
+    files = str(path) if path else [{"name": name, "mimeType": "text/csv", "buffer": data}]
+    page.locator("#csv").set_input_files(files)
+    until(page, f"playgroundStats.errors > {before} || "
+          "location.hash.includes('data=upload')", timeout=10)
+
+
+def test_a_good_csv_trains_and_its_link_carries_the_file(browser, server):
+    page = open_page(browser, server)
+    _upload(page, "mine.csv", GOOD.encode())
+    until(page, "playgroundStats.settled && location.hash.includes('csv=')")
+    assert page.get_by_label("Data set").input_value() == "upload"
+    assert page.locator("#alert").inner_text() == ""
+    after = _steps(page, 20)
+    assert after["testLoss"] < page.evaluate("playgroundHistory.testLoss[0]")
+    other = open_page(browser, server, "#" + page.url.split("#", 1)[1])
+    assert other.get_by_label("Data set").input_value() == "upload"
+    assert _steps(other, 20)["testLoss"] == after["testLoss"]
+    assert page.problems == [] and other.problems == []
+    other.close()
+    page.close()
+
+
+BAD_FILES = [
+    ("missing column", b"x1,x2,label\n" + b"1,2\n" * 20, "row 2: 2 columns"),
+    ("text in a number column", b"x1,x2,label\n" + b"1,2,0\n" * 10 + b"1,two,1\n",
+     "row 12, column x2: 'two' is not a number"),
+    ("NaN", b"1,2,0\n" * 10 + b"nan,1,1\n", "not a finite number"),
+    ("binary bytes", bytes(range(256)) * 8, "binary bytes"),
+]
+
+
+def test_bad_csvs_each_get_one_clear_line_and_the_session_goes_on(browser, server, tmp_path):
+    page = open_page(browser, server)
+    huge = tmp_path / "ten-million.csv"
+    huge.write_bytes(b"0.5,0.5,1\n" * 10_000_000)
+    cases = BAD_FILES + [("10 million rows", None, "95.4 MB; the playground takes a CSV of "
+                                                   "512 KiB at most")]
+    for name, data, said in cases:
+        _upload(page, f"{name}.csv", data, path=huge if data is None else None)
+        line = page.locator("#alert").inner_text()
+        print(f"{name}: {line}")
+        assert said in line and "\n" not in line
+        step = stats(page)["step"]
+        assert _steps(page, 1)["step"] == step + 1  # the old session still trains
+        assert stats(page)["connected"]
+    uploads = [m for m in page.sent if '"upload"' in str(m)[:40]]
+    assert len(uploads) == 3  # the big and the binary file never left the page
     page.close()
