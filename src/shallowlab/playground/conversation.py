@@ -216,10 +216,8 @@ def _epochs(session: Session, speed: int) -> str | None:
 
 
 def _ready(session: Session) -> dict:
-    try:  # TEMPORARY until pg-engine has presets
-        from shallowlab.playground import PRESETS
-    except ImportError:
-        PRESETS = []
+    from shallowlab.playground import PRESETS
+
     return {"type": "ready", "settings": session.settings.to_json(),
             "query": session.settings.to_query(), "points": session.points_json(),
             "presets": [{"name": p.name, "title": p.title, "query": p.query, "why": p.why}

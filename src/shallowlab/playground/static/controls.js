@@ -11,8 +11,7 @@ export const FIELDS = Object.keys(KINDS);
 const REGRESS = ["plane", "gaussians"];
 
 function labelOf(el) {
-  const label = el.closest("label");
-  return label ? label.firstChild.textContent.trim() : el.id;
+  return el.labels && el.labels.length ? el.labels[0].textContent.trim() : el.id;
 }
 
 export function fillControls(settings, task, hasCsv) {

@@ -166,6 +166,7 @@ export class Network {
     });
     drawWires(this.wires, this.geometry, frame, this.focus && this.focus.wire);
     if (this.focus) this.show(this.focus);
+    return this.columns.slice(1).reduce((n, units) => n + units.length, 0);  // pictures
   }
 
   hover(event) {

@@ -17,7 +17,9 @@ const pace = { times: [], epochs: [], since: null };
 const stats = window.playgroundStats = { connected: false, frame: 0, step: 0, epoch: 0,
   trainLoss: null, testLoss: null, trainAcc: null, testAcc: null, playing: false,
   stopped: null, redrawsPerSecond: 0, epochsPerRedraw: 0, redraws: 0, drawMs: 0,
-  sincePlay: { redraws: 0, epochs: 0, ms: 0 }, ready: 0, errors: 0 };
+  sincePlay: { redraws: 0, epochs: 0, ms: 0 }, ready: 0, settled: false, pictures: 0,
+  errors: 0 };
+window.playgroundHistory = history;
 
 const network = new Network($("net"), $("wires"), $("info"), {
   toggleFeature(name) {
@@ -103,6 +105,7 @@ function onMessage(message) {
 }
 
 async function onReady(message) {
+  stats.settled = false;
   Object.assign(state, { settings: message.settings, pending: null, points: message.points,
     presets: message.presets, frame: null });
   if (message.settings.data === "upload" && state.sent !== null) {
@@ -190,7 +193,8 @@ function draw(frame) {
   } else {
     paintClasses(map, out.data, out.shape[0], h.grid);
   }
-  network.draw(frame);
+  stats.pictures = 1 + network.draw(frame);
+  stats.settled = true;
   $("step-count").value = h.step;
   $("epoch-count").value = h.epoch;
   $("train-loss").value = fmt(h.train_loss);
