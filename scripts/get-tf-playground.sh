@@ -6,8 +6,8 @@
 #   sh scripts/get-tf-playground.sh [DEST]     # DEST defaults to ~/.cache/shallowlab/tf-playground
 #
 # The sources come from TF_PLAYGROUND_GIT (a local clone or bare git directory, e.g. a mirror)
-# when it is set, else from GitHub with `git clone`. The build needs npm (`apt-get install npm`)
-# and the npm registry. The built page ends up in DEST/dist; run the benchmark with
+# when it is set, else from GitHub with `git clone`. The build needs npm (installed through
+# get-apt.sh where it can be) and the npm registry. The built page ends up in DEST/dist; run the benchmark with
 #   TF_PLAYGROUND=DEST/dist .venv/bin/python -m benchmarks.playground_pace
 set -eu
 DEST=${1:-${XDG_CACHE_HOME:-$HOME/.cache}/shallowlab/tf-playground}
@@ -15,7 +15,8 @@ if [ -f "$DEST/dist/bundle.js" ]; then
     echo "TensorFlow Playground already built: $DEST/dist"
     exit 0
 fi
-command -v npm >/dev/null || { echo "get-tf-playground: npm not found; apt-get install -y npm" >&2; exit 2; }
+sh "$(dirname "$0")/get-apt.sh" npm npm "the TensorFlow Playground build"
+command -v npm >/dev/null || { echo "get-tf-playground: no npm; apt-get install npm" >&2; exit 2; }
 mkdir -p "$DEST"
 if [ ! -f "$DEST/package.json" ]; then
     if [ -n "${TF_PLAYGROUND_GIT:-}" ]; then
