@@ -7,7 +7,8 @@
 #
 # The sources come from TF_PLAYGROUND_GIT (a local clone or bare git directory, e.g. a mirror)
 # when it is set, else from GitHub with `git clone`. The build needs npm (installed through
-# get-apt.sh where it can be) and the npm registry. The built page ends up in DEST/dist; run the benchmark with
+# get-apt.sh where it can be) and the npm registry. The built page ends up in DEST/dist; run
+# the benchmark with
 #   TF_PLAYGROUND=DEST/dist .venv/bin/python -m benchmarks.playground_pace
 set -eu
 DEST=${1:-${XDG_CACHE_HOME:-$HOME/.cache}/shallowlab/tf-playground}
