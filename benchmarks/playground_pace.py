@@ -13,13 +13,15 @@ points (500 points, 50 % train), batch 10, the circle. This runs both on that ne
 
   served on 127.0.0.1 by a static file server in this process, opened with the URL hash
   ``#dataset=circle&networkShape=8,8,8&activation=tanh&batchSize=10&percTrainData=50...``,
-  Play pressed. Redraws per second and epochs per redraw are measured in the page: a
-  ``requestAnimationFrame`` counter injected before its scripts run (animation frames per
-  second) and its own iteration counter (``#iter-number``, one epoch and one redraw each);
+  its controls checked to show that network, Play pressed. Redraws per second and epochs per
+  redraw are measured in the page: a ``requestAnimationFrame`` counter injected before its
+  scripts run (animation frames per second) and its own iteration counter (``#iter-number``,
+  one epoch and one redraw each);
 * **shallowlab playground**: ``shallowlab playground --no-browser --port P`` started as a
-  subprocess (stopped by its pid), opened with the same settings in its URL fragment, Play
-  pressed, its own ``window.playgroundStats`` read (redraws per second and epochs between
-  redraws, as the page counts them), the same injected frame counter beside.
+  subprocess (stopped by its pid), opened with the same settings in its URL fragment (checked in
+  the fragment the page rewrites from the server's answer), Play pressed, its own
+  ``window.playgroundStats`` read (its count of redraws and the epoch of the frame last drawn),
+  the same injected frame counter beside.
 
 Run: ``python -m benchmarks.playground_pace [--tf-playground DIR] [--seconds 5] [--rounds 3]
 [--json PATH]`` (or ``TF_PLAYGROUND=DIR``). One Chromium, each round a fresh page of each side,

@@ -60,6 +60,14 @@ IDLE_SAMPLE = """async (seconds) => {
   await new Promise(r => setTimeout(r, seconds * 1000));
   return (window.__pace.frames - a[1]) / ((performance.now() - a[0]) / 1000);
 }"""
+# What TF Playground's controls show once it has read the hash: the settings it took.
+TF_SHOWN = """() => ({layers: document.querySelector('#num-layers').textContent,
+  train: document.querySelector('#percTrainData').value,
+  batch: document.querySelector('#batchSize').value,
+  activation: document.querySelector('#activations').value,
+  data: document.querySelector('canvas.selected[data-dataset]').dataset.dataset})"""
+TF_EXPECTED = {"layers": "3", "train": "50", "batch": "10", "activation": "tanh",
+               "data": "circle"}
 READY = "() => !!(window.playgroundStats && window.playgroundStats.ready > 0 && " \
     "window.playgroundStats.frame > 0)"
 OURS_SAMPLE = """async (seconds) => {
@@ -147,6 +155,8 @@ def tf_round(browser: object, base: str, seconds: float) -> dict:
     with fresh_page(browser, base) as page:
         page.goto(f"{base}#{tf_hash()}")
         page.wait_for_selector("#play-pause-button")
+        if (shown := page.evaluate(TF_SHOWN)) != TF_EXPECTED:
+            raise RuntimeError(f"TensorFlow Playground took other settings: {shown}")
         idle = page.evaluate(IDLE_SAMPLE, WARMUP)
         page.click("#play-pause-button")
         page.wait_for_timeout(WARMUP * 1000)
@@ -213,6 +223,15 @@ def shown(page: object, timeout: float = 30.0) -> None:
         time.sleep(0.05)
 
 
+def same_settings(shown: str) -> None:
+    """RuntimeError unless the page's fragment (rewritten from the server's ``ready``) is the
+    benchmark's network and data."""
+    from shallowlab.playground import Settings
+
+    if Settings.from_query(shown) != Settings.from_query(ours_query()):
+        raise RuntimeError(f"shallowlab playground took other settings: #{shown}")
+
+
 def ours_round(browser: object, base: str, seconds: float) -> dict:
     """One measurement of shallowlab playground's pace: the same network in its URL, opened
     afresh, Play pressed, its own stats read."""
@@ -220,6 +239,7 @@ def ours_round(browser: object, base: str, seconds: float) -> dict:
         page.goto(f"{base}#{ours_query()}")
         play = page.get_by_role("button", name="Play", exact=True)
         shown(page)
+        same_settings(page.evaluate("() => location.hash").lstrip("#"))
         idle = page.evaluate(IDLE_SAMPLE, WARMUP)
         play.click()
         page.wait_for_timeout(WARMUP * 1000)
