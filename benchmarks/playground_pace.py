@@ -23,6 +23,9 @@ points (500 points, 50 % train), batch 10, the circle. This runs both on that ne
   ``window.playgroundStats`` read (its count of redraws and the epoch of the frame last drawn),
   the same injected frame counter beside.
 
+The ``pace`` column says whether a side keeps the issue's pace (at least 30 redraws a second,
+at least one epoch between redraws); the exit status is 1 when ours does not.
+
 Run: ``python -m benchmarks.playground_pace [--tf-playground DIR] [--seconds 5] [--rounds 3]
 [--json PATH]`` (or ``TF_PLAYGROUND=DIR``). One Chromium, each round a fresh page of each side,
 the sides alternating which goes first, the medians of the rounds reported. Without a built
@@ -48,6 +51,7 @@ from benchmarks.common import NOISY, add_json_option, cpu_line, machine, watch_l
 DEFAULT_TF = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / \
     "shallowlab" / "tf-playground" / "dist"
 TF, OURS = "TensorFlow Playground", "shallowlab playground"
+REDRAWS, EPOCHS = 30.0, 1.0  # the issue's pace: TF Playground's own, on this 2-core machine
 BUILD = "build it with `sh scripts/get-tf-playground.sh` (npm), or pass --tf-playground DIR"
 
 
@@ -58,19 +62,25 @@ def tf_folder(given: str | None) -> Path | None:
         else None
 
 
+def keeps_pace(r: dict) -> bool:
+    """The issue's pace: at least ``REDRAWS`` redraws a second, ``EPOCHS`` epochs between."""
+    return r["redraws_per_s"] >= REDRAWS and r["epochs_per_redraw"] >= EPOCHS
+
+
 def _row(name: str, r: dict | None, note: str = "") -> str:
     if r is None:
         return f"{name:24s} {'not measured':>12s}  {note}"
     return (f"{name:24s} {r['redraws_per_s']:12.1f} {r['epochs_per_redraw']:10.2f} "
             f"{r['frames_per_s']:10.1f} {r['epochs_per_s']:9.1f} "
-            f"{r['idle_frames_per_s']:10.1f}  {note}")
+            f"{r['idle_frames_per_s']:10.1f} {'yes' if keeps_pace(r) else 'NO':>5s}  {note}")
 
 
 def report_lines(results: dict[str, dict | None], notes: dict[str, str]) -> list[str]:
     """The side-by-side table: redraws/s, epochs per redraw, animation frames/s while playing,
-    epochs/s, and animation frames/s before Play (the browser's ceiling at rest)."""
+    epochs/s, animation frames/s before Play (the browser's ceiling at rest), and whether the
+    side keeps the issue's pace."""
     head = (f"{'playground':24s} {'redraws/s':>12s} {'ep/redraw':>10s} {'frames/s':>10s} "
-            f"{'epochs/s':>9s} {'idle fr/s':>10s}")
+            f"{'epochs/s':>9s} {'idle fr/s':>10s} {'pace':>5s}")
     return [head] + [_row(name, r, notes.get(name, "")) for name, r in results.items()]
 
 
@@ -142,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     write_report({"machine": machine(), "seconds": args.seconds, "rounds": args.rounds,
                   "other_load_before": before, "loadavg_before": load0,
                   "loadavg_after": load1, "results": results}, args.json)
-    return 0
+    return 0 if results[OURS] is None or keeps_pace(results[OURS]) else 1
 
 
 if __name__ == "__main__":
