@@ -121,6 +121,7 @@ class Conversation:
     async def _on_play(self, request: dict) -> None:
         self._need_session()
         self.speed = request.get("speed", self.speed)
+        self.acked = self.sent  # the page acknowledges only frames drawn while playing
         self.playing = True
         self.wake.set()
 

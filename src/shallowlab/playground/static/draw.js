@@ -118,11 +118,21 @@ export function paintFeature(canvas, name, extent, side) {
   paintDiverging(canvas, values, 0, side, maxAbs(values, 0, values.length));
 }
 
+// Each drawn canvas's box on screen, kept by an observer: reading clientWidth at every
+// redraw would force the browser to lay the page out again each time.
+const boxes = new ResizeObserver((entries) => {
+  for (const e of entries) e.target._box = [e.contentRect.width, e.contentRect.height];
+});
+
 // Size a canvas's backing store to its box on screen, in device pixels; its 2-D context.
 export function fitCanvas(canvas) {
+  if (!canvas._box) {
+    canvas._box = [canvas.clientWidth, canvas.clientHeight];
+    boxes.observe(canvas);
+  }
   const ratio = devicePixelRatio || 1;
-  const w = Math.max(1, Math.round(canvas.clientWidth * ratio));
-  const h = Math.max(1, Math.round(canvas.clientHeight * ratio));
+  const w = Math.max(1, Math.round(canvas._box[0] * ratio));
+  const h = Math.max(1, Math.round(canvas._box[1] * ratio));
   if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
   return context(canvas);
 }
@@ -189,8 +199,7 @@ export function drawCurves(canvas, steps, series, fixedMax) {
   const { width: W, height: H } = canvas;
   const ratio = devicePixelRatio || 1;
   ctx.clearRect(0, 0, W, H);
-  const style = getComputedStyle(canvas);
-  ctx.strokeStyle = style.getPropertyValue("--rule") || "#888";
+  ctx.strokeStyle = "#9aa0a6";
   ctx.lineWidth = ratio;
   ctx.strokeRect(0.5, 0.5, W - 1, H - 1);
   const n = steps.length;
@@ -217,7 +226,7 @@ export function drawCurves(canvas, steps, series, fixedMax) {
     ctx.stroke();
   }
   ctx.setLineDash([]);
-  ctx.fillStyle = style.color;
+  ctx.fillStyle = dark ? "#e8e8ea" : "#1b1b1f";
   ctx.font = `${11 * ratio}px sans-serif`;
   ctx.fillText(top.toPrecision(3), 4 * ratio, 12 * ratio);
 }

@@ -14,6 +14,7 @@ const state = { socket: null, settings: null, pending: null, points: null, prese
   ownHash: null, fellBack: false };
 const history = { steps: [], trainLoss: [], testLoss: [], trainAcc: [], testAcc: [] };
 const pace = { times: [], epochs: [], since: null };
+const PACE_WINDOW = 3000;
 const stats = window.playgroundStats = { connected: false, frame: 0, step: 0, epoch: 0,
   trainLoss: null, testLoss: null, trainAcc: null, testAcc: null, playing: false,
   stopped: null, redrawsPerSecond: 0, epochsPerRedraw: 0, redraws: 0, drawMs: 0,
@@ -179,7 +180,7 @@ function drawWaiting(now) {
   state.waiting = null;
   const started = performance.now();
   draw(frame);
-  send({ type: "ack", frame: frame.header.frame });
+  if (frame.header.playing) send({ type: "ack", frame: frame.header.frame });
   measure(now, frame.header, performance.now() - started);
 }
 
@@ -217,12 +218,12 @@ function draw(frame) {
   window.playgroundFrame = frame;
 }
 
-// Redraws a second and epochs between redraws, over the last second of playing.
+// Redraws a second and epochs between redraws, over the last PACE_WINDOW ms of playing.
 function measure(now, header, ms) {
   stats.drawMs = ms;
   if (!header.playing || !state.playing) return;
   pace.times.push(now); pace.epochs.push(header.epoch);
-  while (pace.times.length > 2 && now - pace.times[0] > 1000) {
+  while (pace.times.length > 2 && now - pace.times[0] > PACE_WINDOW) {
     pace.times.shift(); pace.epochs.shift();
   }
   stats.redraws += 1;
