@@ -112,3 +112,15 @@ def test_settings_are_checked_when_built_directly_too():
         Layer(0, "relu")
     with pytest.raises(PlaygroundError, match="'lr'"):
         Settings(lr=-1.0)
+
+
+def test_deep_or_long_values_are_named_not_echoed():
+    deep: list = []
+    for _ in range(5000):
+        deep = [deep]
+    with pytest.raises(PlaygroundError) as e:
+        Settings.from_json({"data": deep})
+    assert "a list" in str(e.value)
+    with pytest.raises(PlaygroundError) as e:
+        Settings.from_json({"loss": "x" * 100_000})
+    assert len(str(e.value)) < 200

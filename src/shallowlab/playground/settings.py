@@ -39,6 +39,8 @@ def _short(value: object) -> str:
     """A value quoted for a message, never long (a client may send anything)."""
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**15:
         return "a huge number"
+    if isinstance(value, (list, tuple, dict)):  # never repr a client's nesting
+        return "a list" if not isinstance(value, dict) else "an object"
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
