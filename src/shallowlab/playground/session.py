@@ -21,7 +21,7 @@ from shallowlab.playground.features import inputs
 from shallowlab.playground.points import Points, generate, split
 from shallowlab.playground.settings import PlaygroundError, Settings
 
-HISTORY_BYTES = 4 * 2**20  # step-back snapshots kept per session, newest first
+HISTORY_BYTES = 4 * 2**20  # step-back snapshots kept per session (the newest)
 
 
 class Session:
