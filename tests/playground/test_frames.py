@@ -69,7 +69,7 @@ def test_pictures_are_the_network_over_the_plane_with_row_0_at_the_top():
     X = torch.tensor([[x1, x2]])
     with torch.no_grad():
         session.net.eval()
-        hidden = torch.tanh(session.net[1](X))
+        hidden = torch.tanh(session.net[0](X))
         probs = torch.softmax(session.net(X), dim=1)
     assert np.allclose(blocks["units.1"][:, 0, 0], hidden[0].numpy(), atol=1e-6)
     assert np.allclose(blocks["output"][:, 0, 0], probs[0].numpy(), atol=1e-6)
