@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import statistics
 import time
 
@@ -68,6 +69,7 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=40)
     args = parser.parse_args()
+    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     for name, query in NETWORKS.items():
         epoch, frame = one(query, args.rounds)
         print(f"{name:34s} epoch {epoch:5.2f} ms  frame {frame:4.2f} ms  "
@@ -79,6 +81,7 @@ def main() -> None:
     with multiprocessing.get_context("spawn").Pool(2) as pool:
         rounds = pool.starmap(served, [(query, half, 12, 0), (query, n - half, 12, half)])
     print(f"{n} sessions, two processes: {1 / max(rounds):5.1f} frames/s each")
+    print(f"load average after: {os.getloadavg()[0]:.2f} (this benchmark's own included)")
 
 
 if __name__ == "__main__":
