@@ -18,8 +18,8 @@ demo: data
 
 test: lint  # ruff first: a lint error fails the tests as CI runs them
 	-@sh scripts/get-data.sh $(BIN)/shallowlab  # without the data, real-data tests skip
-	-@sh scripts/get-chromium.sh  # without it, tests/report/test_browser.py skips
-	-@sh scripts/get-graphviz.sh  # without dot, the tests that draw a graph skip
+	-@sh scripts/get-apt.sh chromium chromium "the browser tests"  # without it they skip
+	-@sh scripts/get-apt.sh graphviz dot "the tests that draw a graph"
 	$(BIN)/pytest
 	@$(MAKE) --no-print-directory test-py313
 

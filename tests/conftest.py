@@ -226,7 +226,7 @@ def late_test_acc(folder: Path, epochs: int = 3) -> float:
     return sum(r["test_acc"] for r in history[-epochs:]) / len(history[-epochs:])
 
 
-# Graphviz, to draw graphs: its Python package and its dot program (scripts/get-graphviz.sh)
+# Graphviz, to draw graphs: its Python package and its dot program (scripts/get-apt.sh)
 GRAPHVIZ = shutil.which("dot") is not None and importlib.util.find_spec("graphviz") is not None
 needs_graphviz = pytest.mark.skipif(not GRAPHVIZ, reason="no Graphviz: `sudo apt-get install "
                                     "graphviz` and pip install -e '.[graph]'")
