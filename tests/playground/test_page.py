@@ -121,6 +121,37 @@ def test_loads_without_errors_or_outside_requests_and_every_control_is_named(
     page.close()
 
 
+def test_features_layers_regression_and_the_keyboard(browser, server):
+    """A feature toggled, a layer added, a regression set, Play from the keyboard, and a
+    focused unit's value and gradient, each as a learner would reach it."""
+    page = open_page(browser, server)
+    square = page.get_by_role("button", name="Feature x\u2081\u00b2")
+    assert square.get_attribute("aria-pressed") == "false"
+    settle(page, square.click)
+    assert "features=x1,x2,x1sq" in page.url
+    assert page.get_by_role("button", name="Feature x\u2081\u00b2").get_attribute(
+        "aria-pressed") == "true"
+    assert page.evaluate("playgroundFrame.blocks['W.1'].shape") == [4, 3]
+    settle(page, lambda: page.get_by_role("button", name="Add hidden layer").click())
+    assert page.locator("#layer-count").inner_text() == "3"
+    settle(page, lambda: page.get_by_label("Data set").select_option("gaussians"))
+    assert page.get_by_label("Loss", exact=True).input_value() == "mse"  # followed the data
+    assert page.locator("#test-acc").inner_text() == "-"
+    page.get_by_role("button", name="Play").focus()
+    page.keyboard.press("Space")
+    until(page, "playgroundStats.epoch >= 3")
+    page.keyboard.press("Space")  # the same button, now named Pause
+    until(page, "!playgroundStats.playing")
+    page.get_by_role("button", name="Layer 1, unit 2").focus()
+    info = page.locator("#info").inner_text()
+    bias, grad = page.evaluate("[playgroundFrame.blocks['b.1'].data[1], "
+                               "playgroundFrame.blocks['gb.1'].data[1]]")
+    assert info.startswith("layer 1 unit 2: bias") and "gradient" in info
+    assert abs(float(re.search(r"bias (\S+)", info).group(1)) - bias) <= 1e-3 * max(1, abs(bias))
+    assert grad != 0 and page.problems == []
+    page.close()
+
+
 SEEDS = (0, 1, 2)  # each claim about training holds for every one of them
 
 

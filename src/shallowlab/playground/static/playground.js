@@ -108,7 +108,7 @@ function onMessage(message) {
 async function onReady(message) {
   stats.settled = false;
   Object.assign(state, { settings: message.settings, pending: null, points: message.points,
-    presets: message.presets, frame: null });
+    presets: message.presets, frame: null, waiting: null });  // an old network's frame: drop
   if (message.settings.data === "upload" && state.sent !== null) {
     state.csvText = state.sent;
     state.csvPacked = null;
