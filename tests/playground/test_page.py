@@ -148,7 +148,14 @@ def test_features_layers_regression_and_the_keyboard(browser, server):
                                "playgroundFrame.blocks['gb.1'].data[1]]")
     assert info.startswith("layer 1 unit 2: bias") and "gradient" in info
     assert abs(float(re.search(r"bias (\S+)", info).group(1)) - bias) <= 1e-3 * max(1, abs(bias))
-    assert grad != 0 and page.problems == []
+    assert grad != 0
+    lr = page.get_by_label("Learning rate", exact=True)
+    lr.fill("100")
+    lr.dispatch_event("change")
+    until(page, "document.getElementById('alert').textContent.includes('setting')")
+    assert page.locator("#alert").inner_text().startswith("setting 'lr': 100 is out of range")
+    until(page, "document.getElementById('lr').value === '0.03'")  # back to what trains
+    assert page.problems == []
     page.close()
 
 

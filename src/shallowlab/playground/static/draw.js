@@ -172,23 +172,40 @@ export function targetScale(points) {
 }
 
 // The weights as lines: blue positive, orange negative, wider for larger |w|.
-// wires: [{x1, y1, x2, y2, layer, out, in}] in the canvas's CSS pixels.
+// wires: [{x1, y1, x2, y2, layer, out, in}] in the canvas's CSS pixels. Widths are rounded
+// to quarter pixels and the lines stroked as one path per sign and width: thousands of
+// weights cost a few dozen strokes.
 export function drawWires(canvas, wires, frame, highlight) {
   const ctx = fitCanvas(canvas);
   const ratio = devicePixelRatio || 1;
   ctx.clearRect(0, 0, canvas.width, canvas.height);
   if (!frame) return;
+  const paths = new Map();
   for (const wire of wires) {
     const W = frame.blocks[`W.${wire.layer}`];
     if (!W) continue;
     const w = W.data[wire.out * W.shape[1] + wire.in];
-    const size = Math.abs(w);
+    const width = Math.round(Math.min(8, Math.max(0.5, Math.abs(w) * 2.5)) * 4);
+    const key = (w < 0 ? -1 : 1) * width;
+    let path = paths.get(key);
+    if (!path) { path = new Path2D(); paths.set(key, path); }
+    path.moveTo(wire.x1 * ratio, wire.y1 * ratio);
+    path.lineTo(wire.x2 * ratio, wire.y2 * ratio);
+  }
+  for (const [key, path] of paths) {
+    const width = Math.abs(key) / 4;
+    ctx.strokeStyle = signColour(key, 0.35 + 0.5 * Math.min(1, width / 2.5));
+    ctx.lineWidth = width * ratio;
+    ctx.stroke(path);
+  }
+  if (highlight && frame.blocks[`W.${highlight.layer}`]) {
+    const W = frame.blocks[`W.${highlight.layer}`];
+    const w = W.data[highlight.out * W.shape[1] + highlight.in];
     ctx.beginPath();
-    ctx.moveTo(wire.x1 * ratio, wire.y1 * ratio);
-    ctx.lineTo(wire.x2 * ratio, wire.y2 * ratio);
-    ctx.strokeStyle = signColour(w, wire === highlight ? 1 : 0.35 + 0.5 * Math.min(1, size));
-    ctx.lineWidth = Math.min(8, Math.max(0.5, size * 2.5)) * ratio + (wire === highlight
-      ? 2 * ratio : 0);
+    ctx.moveTo(highlight.x1 * ratio, highlight.y1 * ratio);
+    ctx.lineTo(highlight.x2 * ratio, highlight.y2 * ratio);
+    ctx.strokeStyle = signColour(w, 1);
+    ctx.lineWidth = (Math.min(8, Math.max(0.5, Math.abs(w) * 2.5)) + 2) * ratio;
     ctx.stroke();
   }
 }

@@ -370,4 +370,12 @@ $("copy").addEventListener("click", async () => {
   }
 });
 
+// A page on screen keeps its session: it says it is still there every 20 s. The server frees a
+// session after --idle-timeout s without a message, so a hidden tab or a closed laptop lets go.
+setInterval(() => {
+  if (document.visibilityState === "visible" && state.frame) {
+    send({ type: "ack", frame: state.frame.header.frame });
+  }
+}, 20000);
+
 connect();
