@@ -63,7 +63,8 @@ def command(args: argparse.Namespace) -> int:
         _open(url)
     try:
         server.serve(sock, options)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: uvicorn has closed the sockets
+        print("playground: stopped", flush=True)
         return EXIT_INTERRUPTED
     return EXIT_OK
 
