@@ -78,7 +78,7 @@ export function paintClasses(canvas, data, K, side) {
       r += p * c[0]; g += p * c[1]; b += p * c[2];
       if (p > best) best = p;
     }
-    const a = 0.15 + 0.7 * Math.max(0, (best - 1 / K) / (1 - 1 / K));
+    const a = 0.12 + 0.5 * Math.max(0, (best - 1 / K) / (1 - 1 / K));  // points stand out
     px[i * 4] = bg[0] + (r - bg[0]) * a; px[i * 4 + 1] = bg[1] + (g - bg[1]) * a;
     px[i * 4 + 2] = bg[2] + (b - bg[2]) * a; px[i * 4 + 3] = 255;
   }
@@ -156,8 +156,8 @@ export function drawPoints(canvas, points, showTest) {
       ctx.fillStyle = points.task === "regress" ? signColour(t, 0.25 + 0.75 * Math.min(1,
         Math.abs(t) / scale)) : `rgb(${CLASS_COLOURS[t].join(",")})`;
       ctx.fill();
-      ctx.lineWidth = (kind === "test" ? 2 : 1) * ratio;
-      ctx.strokeStyle = kind === "test" ? (dark ? "#fff" : "#111") : (dark ? "#111" : "#fff");
+      ctx.lineWidth = (kind === "test" ? 1.6 : 1) * ratio;  // as TF Playground: test ringed black
+      ctx.strokeStyle = kind === "test" ? "#000" : "#fff";
       ctx.stroke();
     }
   }
