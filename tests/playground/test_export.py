@@ -14,7 +14,7 @@ import pytest
 from shallowlab.playground.export import script
 from shallowlab.playground.points import from_csv
 from shallowlab.playground.session import Session
-from shallowlab.playground.settings import Layer, Settings
+from shallowlab.playground.settings import Layer, PlaygroundError, Settings
 
 CSV = "x1,x2,label\n" + "\n".join(f"{i * 0.37 - 3:.3f},{(i * 7) % 11 - 5},{i % 3}"
                                    for i in range(60))
@@ -85,3 +85,10 @@ def test_the_pytorch_flavour_imports_only_torch(name):
 def test_unknown_flavour():
     with pytest.raises(ValueError, match="flavour"):
         script(Settings(), "jax")
+
+
+def test_an_upload_without_its_points_cannot_be_exported():
+    with pytest.raises(PlaygroundError, match="upload"):
+        script(Settings(data="upload"))
+    assert "stop rule" in script(Settings(stop_acc=0.9))
+    assert "stop rule" not in script(Settings())

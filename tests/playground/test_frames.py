@@ -14,11 +14,15 @@ from shallowlab.playground.session import Session
 from shallowlab.playground.settings import Layer, Settings
 
 
+def _no_nan(name: str):
+    raise AssertionError(f"{name} in a frame's header: JSON.parse in the page refuses it")
+
+
 def _read(frame: bytes):
     """The page's reading, written out from the contract rather than through frames.decode."""
     (size,) = struct.unpack("<I", frame[:4])
     assert (4 + size) % 4 == 0
-    header = json.loads(frame[4:4 + size].decode("utf-8"))
+    header = json.loads(frame[4:4 + size].decode("utf-8"), parse_constant=_no_nan)
     values = np.frombuffer(frame[4 + size:], dtype="<f4")
     blocks, at = {}, 0
     for b in header["blocks"]:
@@ -65,7 +69,7 @@ def test_pictures_are_the_network_over_the_plane_with_row_0_at_the_top():
     X = torch.tensor([[x1, x2]])
     with torch.no_grad():
         session.net.eval()
-        hidden = torch.tanh(session.net[1](X))
+        hidden = torch.tanh(session.net[0](X))
         probs = torch.softmax(session.net(X), dim=1)
     assert np.allclose(blocks["units.1"][:, 0, 0], hidden[0].numpy(), atol=1e-6)
     assert np.allclose(blocks["output"][:, 0, 0], probs[0].numpy(), atol=1e-6)
@@ -91,3 +95,12 @@ def test_decode_reads_what_encode_wrote():
     header, blocks = decode(session.frame(3))
     assert header == _read(session.frame(3))[0]
     assert blocks["W.1"].shape == (4, 2)
+
+
+def test_a_diverged_session_still_makes_a_frame_of_valid_json():
+    session = Session(Settings(data="gaussians", loss="mse", lr=10.0, layers=(Layer(8, "relu"),),
+                               features=("x1", "x2", "x1sq", "x2sq")))
+    while session.stopped() is None:
+        session.epoch()
+    header, _ = _read(session.frame(9))  # json.loads of the strict header
+    assert header["stopped"] and None in (header["train_loss"], header["test_loss"])

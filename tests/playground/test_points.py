@@ -104,6 +104,12 @@ def test_bad_csv_gets_one_line_naming_where(text, says):
 
 
 def test_binary_file_read_as_text():
-    png = bytes(range(256)).decode("latin-1")
-    with pytest.raises(PlaygroundError, match="binary"):
-        from_csv(png)
+    """As a browser's FileReader.readAsText hands it over: NULs kept, bytes that are not
+    UTF-8 replaced by U+FFFD."""
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xd8"
+    for text in (png.decode("latin-1"), png.decode("utf-8", "replace"),
+                 b"\xff\xfe\xfa\xfb,1,2".decode("utf-8", "replace")):
+        with pytest.raises(PlaygroundError, match="binary"):
+            from_csv(text)
+    with pytest.raises(PlaygroundError, match="separated by commas"):
+        from_csv("\n".join(f"{i};{i};{i % 2}" for i in range(20)))

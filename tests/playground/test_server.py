@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import signal
 import socket
 import subprocess
 import time
@@ -281,3 +282,16 @@ def test_the_cli_warns_for_another_host_and_fails_in_one_line_on_a_taken_port(se
                             "--no-browser"], capture_output=True, text=True, timeout=60)
     assert taken.returncode == 1 and taken.stdout == ""
     assert len(taken.stderr.splitlines()) == 1 and "--port" in taken.stderr
+    for flags in (["--port", "70000"], ["--max-sessions", "0"], ["--idle-timeout", "0"]):
+        bad = subprocess.run([str(SHALLOWLAB), "playground", *flags, "--no-browser"],
+                             capture_output=True, text=True, timeout=60)
+        assert bad.returncode == 2 and len(bad.stderr.splitlines()) == 1, bad.stderr
+
+
+def test_sigterm_stops_the_server_at_once():
+    process = next(start("--idle-timeout", "60"))
+    started = time.monotonic()
+    process.process.send_signal(signal.SIGTERM)
+    out, _ = process.process.communicate(timeout=10)
+    assert process.process.returncode == 130 and "playground: stopped" in out
+    assert time.monotonic() - started < 5

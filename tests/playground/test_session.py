@@ -139,3 +139,20 @@ def test_points_json_splits_the_points():
     assert len(p["train"]) == 90 and len(p["test"]) == 210
     assert {row[2] for row in p["train"] + p["test"]} == set(range(5))
     assert p["extent"] == [-6.0, 6.0, -6.0, 6.0] and p["classes"] == 5
+
+
+def test_the_scratch_track_starts_where_the_concise_one_does_and_learns_the_same():
+    """The same seed gives both tracks the same weights; SGD on the summed loss over B (the
+    book's sgd) and on the mean loss (torch.optim) then agree to float32 rounding."""
+    common = dict(data="gauss", classes=3, layers=(Layer(6, "tanh"), Layer(5, "relu")),
+                  reg="l2", reg_rate=0.01, lr=0.1)
+    concise = Session(Settings(**common))
+    scratch = Session(Settings(track="scratch", **common))
+    assert all(torch.equal(x, y) for a, b in zip(concise.layers(), scratch.layers())
+               for x, y in zip(a, b))
+    for session in (concise, scratch):
+        session.step(20)
+    for a, b in zip(concise.layers(), scratch.layers()):
+        for x, y in zip(a, b):
+            torch.testing.assert_close(x, y, rtol=1e-4, atol=1e-5)
+    assert abs(concise.losses[-1][1] - scratch.losses[-1][1]) < 1e-5

@@ -3,11 +3,22 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from shallowlab.playground.settings import Layer, PlaygroundError, Settings
+from shallowlab.playground.features import FEATURES
+from shallowlab.playground.settings import (
+    ACTIVATIONS,
+    CHOICES,
+    CLASSIFY,
+    Layer,
+    PlaygroundError,
+    Settings,
+)
 
 VARIED = [
     Settings(),
@@ -112,3 +123,36 @@ def test_settings_are_checked_when_built_directly_too():
         Layer(0, "relu")
     with pytest.raises(PlaygroundError, match="'lr'"):
         Settings(lr=-1.0)
+
+
+def test_deep_or_long_values_are_named_not_echoed():
+    deep: list = []
+    for _ in range(5000):
+        deep = [deep]
+    with pytest.raises(PlaygroundError) as e:
+        Settings.from_json({"data": deep})
+    assert "a list" in str(e.value)
+    with pytest.raises(PlaygroundError) as e:
+        Settings.from_json({"loss": "x" * 100_000})
+    assert len(str(e.value)) < 200
+
+
+LAYERS = st.builds(Layer, st.integers(1, 64), st.sampled_from(ACTIVATIONS),
+                   st.sampled_from([0.0, 0.1, 0.5, 0.9, 1 / 3]))
+SETTINGS = st.builds(
+    Settings, data=st.sampled_from(CLASSIFY), classes=st.integers(2, 5),
+    noise=st.floats(0, 0.5), points=st.integers(50, 2000), train_percent=st.integers(10, 90),
+    batch=st.integers(1, 500), seed=st.integers(0, 2**31 - 1),
+    features=st.lists(st.sampled_from(FEATURES), min_size=1, unique=True).map(tuple),
+    layers=st.lists(LAYERS, max_size=6).map(tuple), loss=st.sampled_from(CHOICES["loss"]),
+    lr=st.floats(1e-5, 10), reg=st.sampled_from(CHOICES["reg"]), reg_rate=st.floats(0, 10),
+    init=st.sampled_from(CHOICES["init"]),
+    stop_loss=st.none() | st.floats(0, 1e3), stop_acc=st.none() | st.floats(0, 1),
+    stop_steps=st.none() | st.integers(1, 10**7))
+
+
+@settings(max_examples=300, deadline=None)
+@given(SETTINGS)
+def test_any_settings_round_trip_through_both_codecs(s):
+    assert Settings.from_query(s.to_query()) == s
+    assert Settings.from_json(json.loads(json.dumps(s.to_json()))) == s

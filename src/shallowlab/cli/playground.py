@@ -58,12 +58,13 @@ def command(args: argparse.Namespace) -> int:
               "machine's CPU; there is no password", file=sys.stderr)
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
     url = f"http://{f'[{shown}]' if ':' in shown else shown}:{port}/"
-    print(f"playground: {url}  (Ctrl-C stops it)", flush=True)
-    if not args.no_browser:
-        _open(url)
-    try:
+    try:  # from the moment the address is out, an interrupt is a stop
+        print(f"playground: {url}  (Ctrl-C stops it)", flush=True)
+        if not args.no_browser:
+            _open(url)
         server.serve(sock, options)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: uvicorn has closed the sockets
+        print("playground: stopped", flush=True)
         return EXIT_INTERRUPTED
     return EXIT_OK
 

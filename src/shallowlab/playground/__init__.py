@@ -9,7 +9,8 @@ from __future__ import annotations
 import importlib
 
 _NAMES = {"Settings": "settings", "Layer": "settings", "PlaygroundError": "settings",
-          "LIMITS": "settings", "FEATURES": "features", "Session": "session",
+          "LIMITS": "settings", "CHOICES": "settings", "ACTIVATIONS": "settings",
+          "FEATURES": "features", "LABELS": "features", "Session": "session",
           "Points": "points", "from_csv": "points", "script": "export", "PRESETS": "presets",
           "Preset": "presets", "decode": "frames"}
 __all__ = sorted(_NAMES)

@@ -121,6 +121,7 @@ class Conversation:
     async def _on_play(self, request: dict) -> None:
         self._need_session()
         self.speed = request.get("speed", self.speed)
+        self.acked = self.sent  # the page acknowledges only frames drawn while playing
         self.playing = True
         self.wake.set()
 
@@ -168,16 +169,27 @@ class Conversation:
         while True:
             await self.wake.wait()
             self.wake.clear()
-            while self.playing and self.sent - self.acked < IN_FLIGHT:
-                async with self.lock:
-                    if not self.playing:
-                        break
-                    stopped = await self._work(_epochs, self.session, self.speed)
-                    if stopped:
-                        self.playing = False
-                    await self._frame(playing=not stopped)
+            try:
+                await self._play_while_acked()
+            except Closed:
+                return
+            except Exception as e:  # a bug of ours: said, logged, and play stops
+                traceback.print_exc(file=sys.stderr)
+                self.playing = False
+                await self._send({"type": "error", "message": f"training failed "
+                                  f"({type(e).__name__}); reset or reload the page"})
+
+    async def _play_while_acked(self) -> None:
+        while self.playing and self.sent - self.acked < IN_FLIGHT:
+            async with self.lock:
+                if not self.playing:
+                    return
+                stopped = await self._work(_epochs, self.session, self.speed)
                 if stopped:
-                    await self._send({"type": "stopped", "reason": stopped})
+                    self.playing = False
+                await self._frame(playing=not stopped)
+            if stopped:
+                await self._send({"type": "stopped", "reason": stopped})
 
     # --- plumbing -------------------------------------------------------------------------
 

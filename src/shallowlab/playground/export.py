@@ -16,7 +16,7 @@ from shallowlab.models import scratch
 from shallowlab.playground import features, network
 from shallowlab.playground import points as sets
 from shallowlab.playground.points import Points
-from shallowlab.playground.settings import Settings
+from shallowlab.playground.settings import PlaygroundError, Settings
 
 ACTS = {"relu": "nn.ReLU()", "tanh": "nn.Tanh()", "sigmoid": "nn.Sigmoid()"}
 SCRATCH_ACTS = {"relu": "relu({})", "tanh": "torch.tanh({})", "sigmoid": "torch.sigmoid({})",
@@ -29,9 +29,11 @@ INIT = {"xavier": "nn.init.xavier_uniform_(W, generator=g)",
 def script(settings: Settings, flavour: str = "pytorch", points: Points | None = None) -> str:
     """The source of a script reproducing ``settings`` (and uploaded ``points``)."""
     if flavour == "shallowlab":
-        return _shallowlab(settings, points)
+        return _shallowlab(settings, points if settings.data == "upload" else None)
     if flavour != "pytorch":
         raise ValueError(f"unknown flavour {flavour!r}; choose pytorch or shallowlab")
+    if settings.data == "upload" and points is None:
+        raise PlaygroundError("export: the uploaded points are missing; upload the CSV again")
     s = settings
     task = points.task if points is not None else s.task
     kind = "mse" if task == "regress" else "mse_classify" if s.loss == "mse" else "cross_entropy"
@@ -59,7 +61,9 @@ def _head(s: Settings, flavour: str) -> str:
     return (f'"""A shallowlab playground run, reproduced on its own ({flavour}).\n\n'
             f"Settings: #{s.to_query() or '(the defaults)'}\n"
             'Run: python this_file.py [--steps N]; prints "step N train_loss L test_loss T".\n'
-            '"""\n')
+            + ("It leaves out the stop rule: it trains for --steps minibatches.\n"
+               if {s.stop_loss, s.stop_acc, s.stop_steps} != {None} else "")
+            + '"""\n')
 
 
 def _constants(s: Settings, kind: str) -> str:

@@ -9,12 +9,14 @@ header's ``blocks`` (``{"name", "shape"}`` each):
 - ``W.l`` (out, in), ``b.l`` (out,), ``gW.l``, ``gb.l`` for each layer l = 1 .. L + 1 (the
   last is the output layer): the weights and the last step's gradient of the mean loss.
 
-Pictures are over the points' extent, row 0 at ``y_max``, in eval mode (no dropout).
+Pictures are over the points' extent, row 0 at ``y_max``, in eval mode (no dropout). A loss
+that is no longer finite is null in the header (JSON has no NaN); the blocks keep NaN.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import struct
 
 import torch
@@ -61,12 +63,13 @@ def blocks(session) -> list[tuple[str, torch.Tensor]]:
 def encode(session, number: int, playing: bool = False) -> bytes:
     """The frame numbered ``number`` for ``session``'s current state."""
     named = blocks(session)
-    m = session.metrics()
+    m = {k: v if not isinstance(v, float) or math.isfinite(v) else None  # JSON has no NaN
+         for k, v in session.metrics().items()}
     header = {"frame": number, **m, "playing": playing, "stopped": session.stopped(),
               "grid": GRID, "unit_grid": unit_grid(session),
               "extent": list(session.points.extent),
               "blocks": [{"name": n, "shape": list(t.shape)} for n, t in named]}
-    text = json.dumps(header, separators=(",", ":")).encode()
+    text = json.dumps(header, separators=(",", ":"), allow_nan=False).encode()
     text += b" " * (-(4 + len(text)) % 4)
     body = torch.cat([t.detach().reshape(-1).float() for _, t in named])
     return struct.pack("<I", len(text)) + text + body.numpy().astype("<f4").tobytes()

@@ -32,7 +32,8 @@ class SeededDropout(nn.Module):
 
 def concise_model(settings, inputs: int, outputs: int, init_gen: torch.Generator,
                   drop_gen: torch.Generator) -> nn.Sequential:
-    """``nets.mlp`` with the settings' layers, initialised from ``init_gen``."""
+    """``nets.mlp`` with the settings' layers, initialised from ``init_gen``, less its
+    leading ``nn.Flatten``."""
     layers = settings.layers
     model = nets.mlp(inputs, [x.width for x in layers], outputs,
                      [x.activation for x in layers], [x.dropout for x in layers])
@@ -40,7 +41,7 @@ def concise_model(settings, inputs: int, outputs: int, init_gen: torch.Generator
     for i, m in enumerate(model):
         if isinstance(m, nn.Dropout):
             model[i] = SeededDropout(m.p, drop_gen)
-    return model
+    return nn.Sequential(*list(model)[1:])  # points need no Flatten: one op less a step
 
 
 def linears(model: nn.Sequential) -> list[nn.Linear]:

@@ -122,7 +122,7 @@ def from_csv(text: str) -> Points:
     """
     if not isinstance(text, str):
         raise PlaygroundError("CSV: expected text")
-    if "\x00" in text or any(ch in text for ch in _CONTROL):
+    if "\ufffd" in text or any(ch in text for ch in _CONTROL):  # U+FFFD: bytes not UTF-8
         raise PlaygroundError("CSV: the file holds binary bytes, not text; save it as CSV")
     rows = text.count("\n") + 1
     if rows > MAX_ROWS + 2:
@@ -146,7 +146,7 @@ def from_csv(text: str) -> Points:
     return Points(X, _labels(lines, t), "classify", int(max(t)) + 1, _extent(X))
 
 
-_CONTROL = frozenset(chr(c) for c in range(32) if chr(c) not in "\t\n\r")
+_CONTROL = frozenset(chr(c) for c in range(32) if chr(c) not in "\t\n\r")  # NUL and kin
 
 
 def _header(first: tuple[int, str]) -> str | None:
@@ -154,7 +154,9 @@ def _header(first: tuple[int, str]) -> str | None:
     cells = [c.strip().strip('"').lower() for c in first[1].split(",")]
     if all(_is_number(c) for c in cells):
         return None
-    if len(cells) != 3 or cells[:2] != list(COLUMNS) or cells[2] not in ("label", "target"):
+    if len(cells) != 3:
+        _row(first[0], first[1], "label or target")  # raises: the columns are wrong
+    if cells[:2] != list(COLUMNS) or cells[2] not in ("label", "target"):
         raise PlaygroundError(f"CSV row {first[0]}: the header is {first[1][:60]!r}; "
                               "write x1,x2,label or x1,x2,target")
     return cells[2]
@@ -171,8 +173,8 @@ def _is_number(cell: str) -> bool:
 def _row(number: int, line: str, third: str) -> tuple[float, float, float]:
     cells = line.split(",")
     if len(cells) != 3:
-        raise PlaygroundError(f"CSV row {number}: {len(cells)} columns; every row needs 3 "
-                              f"(x1, x2, {third})")
+        raise PlaygroundError(f"CSV row {number}: {len(cells)} column{'s' * (len(cells) > 1)}"
+                              f"; every row needs 3, separated by commas: x1, x2, {third}")
     out = []
     for name, cell in zip((*COLUMNS, third), cells):
         cell = cell.strip().strip('"')

@@ -21,7 +21,7 @@ from shallowlab.playground.features import inputs
 from shallowlab.playground.points import Points, generate, split
 from shallowlab.playground.settings import PlaygroundError, Settings
 
-HISTORY_BYTES = 4 * 2**20  # step-back snapshots kept per session, newest first
+HISTORY_BYTES = 4 * 2**20  # step-back snapshots kept per session (the newest)
 
 
 class Session:
@@ -99,12 +99,16 @@ class Session:
                             self._metrics["test_loss"]))
         self._stopped = self._stop_reason()
 
+    @property
+    def steps_per_epoch(self) -> int:
+        """``ceil(train / batch)``: what an epoch costs, for a server pacing its frames."""
+        return math.ceil(len(self.X_train) / self.batch)
+
     def epoch(self) -> None:
         """Train to the end of the current pass over the training set: a whole epoch,
         ``ceil(train / batch)`` minibatches, when the last call ended one."""
         left = len(self.X_train) - self._pos if self._pass is not None else 0
-        self.step(math.ceil(left / self.batch) if left > 0 else
-                  math.ceil(len(self.X_train) / self.batch))
+        self.step(math.ceil(left / self.batch) if left > 0 else self.steps_per_epoch)
 
     def back(self) -> bool:
         """Undo the last step or epoch call exactly; False when no earlier state is kept."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from urllib.parse import quote, unquote
 
 from shallowlab.errors import ShallowlabError
@@ -39,6 +39,8 @@ def _short(value: object) -> str:
     """A value quoted for a message, never long (a client may send anything)."""
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**15:
         return "a huge number"
+    if isinstance(value, (list, tuple, dict)):  # never repr a client's nesting
+        return "a list" if not isinstance(value, dict) else "an object"
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -112,7 +114,6 @@ class Settings:
     stop_loss: float | None = None
     stop_acc: float | None = None
     stop_steps: int | None = None
-    _checked: bool = field(default=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -141,7 +142,7 @@ class Settings:
         """Settings from a client's JSON object; keys left out keep their defaults."""
         if not isinstance(obj, dict):
             raise PlaygroundError("settings: expected a JSON object of settings")
-        names = [f.name for f in fields(cls) if not f.name.startswith("_")]
+        names = [f.name for f in fields(cls)]
         for key in obj:
             if key not in names:
                 raise PlaygroundError(f"setting {_short(key)}: unknown; the settings are "
@@ -157,7 +158,7 @@ class Settings:
 
     def to_json(self) -> dict:
         """A JSON-able dict that :meth:`from_json` turns back into these settings."""
-        out = {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
         out["features"] = list(self.features)
         out["layers"] = [{"width": x.width, "activation": x.activation, "dropout": x.dropout}
                          for x in self.layers]
@@ -174,7 +175,7 @@ class Settings:
         parts = []
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name.startswith("_") or value == getattr(default, f.name):
+            if value == getattr(default, f.name):
                 continue
             if f.name == "layers":
                 text = ",".join(_layer_text(x) for x in value) or "none"

@@ -78,7 +78,7 @@ export function paintClasses(canvas, data, K, side) {
       r += p * c[0]; g += p * c[1]; b += p * c[2];
       if (p > best) best = p;
     }
-    const a = 0.15 + 0.7 * Math.max(0, (best - 1 / K) / (1 - 1 / K));
+    const a = 0.12 + 0.5 * Math.max(0, (best - 1 / K) / (1 - 1 / K));  // points stand out
     px[i * 4] = bg[0] + (r - bg[0]) * a; px[i * 4 + 1] = bg[1] + (g - bg[1]) * a;
     px[i * 4 + 2] = bg[2] + (b - bg[2]) * a; px[i * 4 + 3] = 255;
   }
@@ -118,11 +118,21 @@ export function paintFeature(canvas, name, extent, side) {
   paintDiverging(canvas, values, 0, side, maxAbs(values, 0, values.length));
 }
 
+// Each drawn canvas's box on screen, kept by an observer: reading clientWidth at every
+// redraw would force the browser to lay the page out again each time.
+const boxes = new ResizeObserver((entries) => {
+  for (const e of entries) e.target._box = [e.contentRect.width, e.contentRect.height];
+});
+
 // Size a canvas's backing store to its box on screen, in device pixels; its 2-D context.
 export function fitCanvas(canvas) {
+  if (!canvas._box) {
+    canvas._box = [canvas.clientWidth, canvas.clientHeight];
+    boxes.observe(canvas);
+  }
   const ratio = devicePixelRatio || 1;
-  const w = Math.max(1, Math.round(canvas.clientWidth * ratio));
-  const h = Math.max(1, Math.round(canvas.clientHeight * ratio));
+  const w = Math.max(1, Math.round(canvas._box[0] * ratio));
+  const h = Math.max(1, Math.round(canvas._box[1] * ratio));
   if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
   return context(canvas);
 }
@@ -146,8 +156,8 @@ export function drawPoints(canvas, points, showTest) {
       ctx.fillStyle = points.task === "regress" ? signColour(t, 0.25 + 0.75 * Math.min(1,
         Math.abs(t) / scale)) : `rgb(${CLASS_COLOURS[t].join(",")})`;
       ctx.fill();
-      ctx.lineWidth = (kind === "test" ? 2 : 1) * ratio;
-      ctx.strokeStyle = kind === "test" ? (dark ? "#fff" : "#111") : (dark ? "#111" : "#fff");
+      ctx.lineWidth = (kind === "test" ? 1.6 : 1) * ratio;  // as TF Playground: test ringed black
+      ctx.strokeStyle = kind === "test" ? "#000" : "#fff";
       ctx.stroke();
     }
   }
@@ -162,23 +172,40 @@ export function targetScale(points) {
 }
 
 // The weights as lines: blue positive, orange negative, wider for larger |w|.
-// wires: [{x1, y1, x2, y2, layer, out, in}] in the canvas's CSS pixels.
+// wires: [{x1, y1, x2, y2, layer, out, in}] in the canvas's CSS pixels. Widths are rounded
+// to quarter pixels and the lines stroked as one path per sign and width: thousands of
+// weights cost a few dozen strokes.
 export function drawWires(canvas, wires, frame, highlight) {
   const ctx = fitCanvas(canvas);
   const ratio = devicePixelRatio || 1;
   ctx.clearRect(0, 0, canvas.width, canvas.height);
   if (!frame) return;
+  const paths = new Map();
   for (const wire of wires) {
     const W = frame.blocks[`W.${wire.layer}`];
     if (!W) continue;
     const w = W.data[wire.out * W.shape[1] + wire.in];
-    const size = Math.abs(w);
+    const width = Math.round(Math.min(8, Math.max(0.5, Math.abs(w) * 2.5)) * 4);
+    const key = (w < 0 ? -1 : 1) * width;
+    let path = paths.get(key);
+    if (!path) { path = new Path2D(); paths.set(key, path); }
+    path.moveTo(wire.x1 * ratio, wire.y1 * ratio);
+    path.lineTo(wire.x2 * ratio, wire.y2 * ratio);
+  }
+  for (const [key, path] of paths) {
+    const width = Math.abs(key) / 4;
+    ctx.strokeStyle = signColour(key, 0.35 + 0.5 * Math.min(1, width / 2.5));
+    ctx.lineWidth = width * ratio;
+    ctx.stroke(path);
+  }
+  if (highlight && frame.blocks[`W.${highlight.layer}`]) {
+    const W = frame.blocks[`W.${highlight.layer}`];
+    const w = W.data[highlight.out * W.shape[1] + highlight.in];
     ctx.beginPath();
-    ctx.moveTo(wire.x1 * ratio, wire.y1 * ratio);
-    ctx.lineTo(wire.x2 * ratio, wire.y2 * ratio);
-    ctx.strokeStyle = signColour(w, wire === highlight ? 1 : 0.35 + 0.5 * Math.min(1, size));
-    ctx.lineWidth = Math.min(8, Math.max(0.5, size * 2.5)) * ratio + (wire === highlight
-      ? 2 * ratio : 0);
+    ctx.moveTo(highlight.x1 * ratio, highlight.y1 * ratio);
+    ctx.lineTo(highlight.x2 * ratio, highlight.y2 * ratio);
+    ctx.strokeStyle = signColour(w, 1);
+    ctx.lineWidth = (Math.min(8, Math.max(0.5, Math.abs(w) * 2.5)) + 2) * ratio;
     ctx.stroke();
   }
 }
@@ -189,8 +216,7 @@ export function drawCurves(canvas, steps, series, fixedMax) {
   const { width: W, height: H } = canvas;
   const ratio = devicePixelRatio || 1;
   ctx.clearRect(0, 0, W, H);
-  const style = getComputedStyle(canvas);
-  ctx.strokeStyle = style.getPropertyValue("--rule") || "#888";
+  ctx.strokeStyle = "#9aa0a6";
   ctx.lineWidth = ratio;
   ctx.strokeRect(0.5, 0.5, W - 1, H - 1);
   const n = steps.length;
@@ -217,7 +243,7 @@ export function drawCurves(canvas, steps, series, fixedMax) {
     ctx.stroke();
   }
   ctx.setLineDash([]);
-  ctx.fillStyle = style.color;
+  ctx.fillStyle = dark ? "#e8e8ea" : "#1b1b1f";
   ctx.font = `${11 * ratio}px sans-serif`;
   ctx.fillText(top.toPrecision(3), 4 * ratio, 12 * ratio);
 }

@@ -141,8 +141,10 @@ export class Network {
       outs.forEach((o, j) => ins.forEach((i, k) => this.geometry.push({ x1: i.r, y1: i.y,
         x2: o.l, y2: o.y, layer: c + 1, out: j, in: k })));
     }
-    this.wires.style.width = `${this.root.scrollWidth}px`;
-    this.wires.style.height = `${this.root.scrollHeight}px`;
+    const [w, h] = [this.root.scrollWidth, this.root.scrollHeight];
+    this.wires.style.width = `${w}px`;
+    this.wires.style.height = `${h}px`;
+    this.wires._box = [w, h];
     drawWires(this.wires, this.geometry, this.frame, this.focus && this.focus.wire);
   }
 

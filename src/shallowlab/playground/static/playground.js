@@ -5,15 +5,18 @@
 import { changed, fillControls, isControl, readControl } from "./controls.js";
 import { drawCurves, drawPoints, paintClasses, paintDiverging, setDark,
   targetScale } from "./draw.js";
+import { setupExport, showScript } from "./dialog.js";
+import { decode, record } from "./frame.js";
 import { packCsv, readCsv, splitFragment, unpackCsv } from "./link.js";
 import { FEATURES, Network, fmt } from "./network.js";
+import { Pace } from "./pace.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { socket: null, settings: null, pending: null, points: null, presets: [],
   playing: false, frame: null, waiting: null, csvText: null, csvPacked: null, sent: null,
   ownHash: null, fellBack: false };
 const history = { steps: [], trainLoss: [], testLoss: [], trainAcc: [], testAcc: [] };
-const pace = { times: [], epochs: [], since: null };
+const pace = new Pace();
 const stats = window.playgroundStats = { connected: false, frame: 0, step: 0, epoch: 0,
   trainLoss: null, testLoss: null, trainAcc: null, testAcc: null, playing: false,
   stopped: null, redrawsPerSecond: 0, epochsPerRedraw: 0, redraws: 0, drawMs: 0,
@@ -107,7 +110,7 @@ function onMessage(message) {
 async function onReady(message) {
   stats.settled = false;
   Object.assign(state, { settings: message.settings, pending: null, points: message.points,
-    presets: message.presets, frame: null });
+    presets: message.presets, frame: null, waiting: null });  // an old network's frame: drop
   if (message.settings.data === "upload" && state.sent !== null) {
     state.csvText = state.sent;
     state.csvPacked = null;
@@ -144,34 +147,13 @@ function refill() {
 
 // --- frames ----------------------------------------------------------------------------
 
-function decode(buffer) {
-  const size = new DataView(buffer).getUint32(0, true);
-  const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, size)));
-  const blocks = {};
-  let at = 4 + size;
-  for (const b of header.blocks) {
-    const n = b.shape.reduce((p, d) => p * d, 1);
-    blocks[b.name] = { shape: b.shape, data: new Float32Array(buffer, at, n) };
-    at += 4 * n;
-  }
-  return { header, blocks };
-}
-
 function onFrame(buffer) {
   const frame = decode(buffer);
-  record(frame.header);
+  record(history, frame.header);
   state.waiting = frame;
   requestAnimationFrame(drawWaiting);
 }
 
-function record(h) {
-  let n = history.steps.length;
-  while (n && history.steps[n - 1] >= h.step) n--;
-  for (const key of Object.keys(history)) history[key].length = n;
-  history.steps.push(h.step); history.trainLoss.push(h.train_loss);
-  history.testLoss.push(h.test_loss); history.trainAcc.push(h.train_acc);
-  history.testAcc.push(h.test_acc);
-}
 
 function drawWaiting(now) {
   const frame = state.waiting;
@@ -179,7 +161,7 @@ function drawWaiting(now) {
   state.waiting = null;
   const started = performance.now();
   draw(frame);
-  send({ type: "ack", frame: frame.header.frame });
+  if (frame.header.playing) send({ type: "ack", frame: frame.header.frame });
   measure(now, frame.header, performance.now() - started);
 }
 
@@ -217,25 +199,13 @@ function draw(frame) {
   window.playgroundFrame = frame;
 }
 
-// Redraws a second and epochs between redraws, over the last second of playing.
+// The page's own pace, measured at each redraw while playing (see pace.js).
 function measure(now, header, ms) {
   stats.drawMs = ms;
   if (!header.playing || !state.playing) return;
-  pace.times.push(now); pace.epochs.push(header.epoch);
-  while (pace.times.length > 2 && now - pace.times[0] > 1000) {
-    pace.times.shift(); pace.epochs.shift();
-  }
-  stats.redraws += 1;
-  if (pace.since === null) pace.since = { t: now, epoch: header.epoch, redraws: stats.redraws };
-  stats.sincePlay = { redraws: stats.redraws - pace.since.redraws,
-    epochs: header.epoch - pace.since.epoch, ms: now - pace.since.t };
-  const n = pace.times.length;
-  if (n > 1) {
-    stats.redrawsPerSecond = ((n - 1) * 1000) / (pace.times[n - 1] - pace.times[0]);
-    stats.epochsPerRedraw = (pace.epochs[n - 1] - pace.epochs[0]) / (n - 1);
-    $("fps").value = stats.redrawsPerSecond.toFixed(0);
-    $("epochs-per-redraw").value = stats.epochsPerRedraw.toFixed(1);
-  }
+  pace.record(now, header.epoch, stats);
+  $("fps").value = stats.redrawsPerSecond.toFixed(0);
+  $("epochs-per-redraw").value = stats.epochsPerRedraw.toFixed(1);
 }
 
 // --- the controls ----------------------------------------------------------------------
@@ -243,7 +213,7 @@ function measure(now, header, ms) {
 function setPlaying(on) {
   state.playing = stats.playing = on;
   $("play").textContent = on ? "Pause" : "Play";
-  pace.times = []; pace.epochs = []; pace.since = null;
+  pace.reset();
 }
 
 $("play").addEventListener("click", () => {
@@ -336,37 +306,14 @@ matchMedia("(prefers-color-scheme: dark)").addEventListener("change", (e) => {
   drawPoints($("dots"), state.points, $("show-test").checked);
 });
 
-// --- export ----------------------------------------------------------------------------
+setupExport(send);
 
-function flavour() { return document.querySelector('input[name="flavour"]:checked').value; }
-
-$("export").addEventListener("click", () => {
-  $("script").value = "";
-  $("copied").value = "";
-  $("export-dialog").showModal();
-  send({ type: "export", flavour: flavour() });
-});
-for (const radio of document.querySelectorAll('input[name="flavour"]')) {
-  radio.addEventListener("change", () => send({ type: "export", flavour: flavour() }));
-}
-$("close-export").addEventListener("click", () => $("export-dialog").close());
-
-function showScript(message) {
-  $("script").value = message.script;
-  const link = $("download");
-  if (link.href.startsWith("blob:")) URL.revokeObjectURL(link.href);
-  link.href = URL.createObjectURL(new Blob([message.script], { type: "text/x-python" }));
-  link.hidden = false;
-}
-
-$("copy").addEventListener("click", async () => {
-  try {
-    await navigator.clipboard.writeText($("script").value);
-    $("copied").value = "Copied.";
-  } catch (e) {
-    $("script").select();
-    $("copied").value = "Selected: press Ctrl+C (or Cmd+C) to copy.";
+// A page on screen keeps its session: it says it is still there every 20 s. The server frees a
+// session after --idle-timeout s without a message, so a hidden tab or a closed laptop lets go.
+setInterval(() => {
+  if (document.visibilityState === "visible" && state.frame) {
+    send({ type: "ack", frame: state.frame.header.frame });
   }
-});
+}, 20000);
 
 connect();
