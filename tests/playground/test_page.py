@@ -75,6 +75,12 @@ def open_page(browser, server, fragment: str = "", width: int = 1280, scheme: st
     return page
 
 
+def fragment(page) -> str:
+    """The page's URL fragment as the page has it now (Playwright's page.url learns of
+    history.replaceState a moment later)."""
+    return page.evaluate("location.hash.slice(1)")
+
+
 def settle(page, act) -> None:
     """Do ``act`` (a control's change) and wait for the new network's first picture."""
     before = stats(page)["ready"]
@@ -129,7 +135,7 @@ def test_features_layers_regression_and_the_keyboard(browser, server):
     square = page.get_by_role("button", name="Feature x\u2081\u00b2")
     assert square.get_attribute("aria-pressed") == "false"
     settle(page, square.click)
-    assert "features=x1,x2,x1sq" in page.url
+    assert "features=x1,x2,x1sq" in fragment(page)
     assert page.get_by_role("button", name="Feature x\u2081\u00b2").get_attribute(
         "aria-pressed") == "true"
     assert page.evaluate("playgroundFrame.blocks['W.1'].shape") == [4, 3]
@@ -185,7 +191,7 @@ def test_xor_with_two_layers_of_four_tanh_passes_095_within_10_s(browser, server
     settle(page, lambda: page.get_by_label("Data set").select_option("xor"))
     enter(page, "Layer 2 units", "4")
     enter(page, "Test accuracy at least", "0.95")
-    assert re.search(r"data=xor.*layers=4tanh,4tanh.*stop_acc=0.95", page.url)
+    assert re.search(r"data=xor.*layers=4tanh,4tanh.*stop_acc=0.95", fragment(page))
     results = over_seeds(page, timeout=10)
     _said("xor, 2 x 4 tanh: ", results)
     assert all(r["testAcc"] >= 0.95 and r["seconds"] <= 10 for r in results)
@@ -239,7 +245,7 @@ def test_three_layers_of_eight_redraw_everything_30_times_a_second_an_epoch_apar
     settle(page, lambda: page.get_by_role("button", name="Add hidden layer").click())
     for l in (1, 2, 3):
         enter(page, f"Layer {l} units", "8")
-    assert "layers=8tanh,8tanh,8tanh" in page.url
+    assert "layers=8tanh,8tanh,8tanh" in fragment(page)
     assert len(page.evaluate("playgroundStats")) and \
         page.get_by_label("Points", exact=True).input_value() == "500"
     page.get_by_role("button", name="Play").click()
@@ -297,7 +303,7 @@ def test_reset_the_library_the_scripts_and_a_new_page_agree_after_100_steps(
     again = _steps(page, 100)
     assert (again["trainLoss"], again["testLoss"]) == (first["trainLoss"], first["testLoss"])
 
-    query = page.url.split("#", 1)[1]
+    query = fragment(page)
     assert "seed=7" in query and "data=xor" in query
     session = Session(Settings.from_query(query))
     for _ in range(100):
@@ -371,7 +377,7 @@ def test_a_good_csv_trains_and_its_link_carries_the_file(browser, server):
     assert page.locator("#alert").inner_text() == ""
     after = _steps(page, 20)
     assert after["testLoss"] < page.evaluate("playgroundHistory.testLoss[0]")
-    other = open_page(browser, server, "#" + page.url.split("#", 1)[1])
+    other = open_page(browser, server, "#" + fragment(page))
     assert other.get_by_label("Data set").input_value() == "upload"
     assert _steps(other, 20)["testLoss"] == after["testLoss"]
     assert page.problems == [] and other.problems == []
