@@ -85,13 +85,14 @@ def settle(page, act) -> None:
     """Do ``act`` (a control's change) and wait for the new network's first picture."""
     before = stats(page)["ready"]
     act()
-    until(page, f"playgroundStats.ready > {before} && playgroundStats.settled")
+    until(page, f"playgroundStats.ready > {before} && playgroundStats.settled "
+          "&& playgroundStats.asked === 0")
 
 
 def enter(page, label: str, value: str) -> None:
-    """Type ``value`` into the input labelled ``label`` and commit it, as Enter or Tab does."""
-    settle(page, lambda: page.get_by_label(label, exact=True).fill(value) or
-           page.get_by_label(label, exact=True).dispatch_event("change"))
+    """Type ``value`` into the input labelled ``label`` and leave it, as Tab does."""
+    box = page.get_by_label(label, exact=True)
+    settle(page, lambda: box.fill(value) or box.blur())
 
 
 def play_until(page, expression: str, timeout: float) -> float:
@@ -159,7 +160,7 @@ def test_features_layers_regression_and_the_keyboard(browser, server):
     assert grad != 0
     lr = page.get_by_label("Learning rate", exact=True)
     lr.fill("100")
-    lr.dispatch_event("change")
+    lr.blur()
     until(page, "document.getElementById('alert').textContent.includes('setting')")
     assert page.locator("#alert").inner_text().startswith("setting 'lr': 100 is out of range")
     until(page, "document.getElementById('lr').value === '0.03'")  # back to what trains
