@@ -2,8 +2,8 @@
 
 Binds 127.0.0.1 unless ``--host`` says otherwise (then a warning line: anyone who can reach
 that address can use the page and this machine's CPU). ``--port 0`` takes a free port. The
-line ``playground: http://HOST:PORT/`` is printed once the socket listens, so a script can read
-where to go from the first line of the output.
+line ``playground: http://HOST:PORT/`` is printed once the socket listens and PyTorch is warm,
+so a script can read where to go, and go at once, from the first line of the output.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ def command(args: argparse.Namespace) -> int:
     except OSError as e:
         raise ShallowlabError(f"cannot listen on {args.host}:{args.port} ({e.strerror}); "
                               "give another --port (0 takes a free one)") from None
+    server.warm()
     port = sock.getsockname()[1]
     options = server.Options(args.host, port, args.max_sessions, args.idle_timeout,
                              server.wildcard_names(args.host))

@@ -131,6 +131,16 @@ def _one_thread() -> None:
     torch.set_num_threads(1)
 
 
+def warm() -> None:
+    """Build and step a tiny session of each optimizer once, before serving: the first
+    ``torch.optim`` optimizer of a process imports ``torch._dynamo`` (about 2 s here), which
+    should not fall on the first page's first click."""
+    from shallowlab.playground import Session, Settings
+
+    for optimizer in ("sgd", "adam"):
+        Session(Settings(points=50, layers=(), optimizer=optimizer)).step(1)
+
+
 def bind(host: str, port: int) -> sockets.socket:
     """A listening TCP socket at ``host:port`` (port 0: a free one); OSError if taken."""
     family = sockets.AF_INET6 if ":" in host else sockets.AF_INET

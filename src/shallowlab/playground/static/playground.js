@@ -21,7 +21,7 @@ const stats = window.playgroundStats = { connected: false, frame: 0, step: 0, ep
   trainLoss: null, testLoss: null, trainAcc: null, testAcc: null, playing: false,
   stopped: null, redrawsPerSecond: 0, epochsPerRedraw: 0, redraws: 0, drawMs: 0,
   sincePlay: { redraws: 0, epochs: 0, ms: 0 }, ready: 0, settled: false, pictures: 0,
-  errors: 0 };
+  errors: 0, asked: 0 };
 window.playgroundHistory = history;
 
 const network = new Network($("net"), $("wires"), $("info"), {
@@ -52,9 +52,16 @@ function send(message) {
   }
 }
 
+// A configure or upload: answered by ready or error. While several are out, the page keeps
+// the newest settings it asked for (pending), so a quick second change builds on the first.
+function ask(message) {
+  stats.asked += 1;
+  send(message);
+}
+
 function configure(settings) {
   state.pending = settings;
-  send({ type: "configure", settings });
+  ask({ type: "configure", settings });
 }
 
 // --- the connection --------------------------------------------------------------------
@@ -77,13 +84,13 @@ function connect() {
 
 async function fromHash() {
   const { query, csv } = splitFragment(location.hash);
-  if (!csv) return send({ type: "configure", query });
+  if (!csv) return ask({ type: "configure", query });
   try {
     state.sent = await unpackCsv(csv);
-    send({ type: "upload", name: "the link's CSV", csv: state.sent, query });
+    ask({ type: "upload", name: "the link's CSV", csv: state.sent, query });
   } catch (e) {
     alert(e.message);
-    send({ type: "configure", query: "" });
+    ask({ type: "configure", query: "" });
   }
 }
 
@@ -92,10 +99,11 @@ function onMessage(message) {
   if (message.type === "error") {
     alert(message.message);
     state.sent = null;
-    if (state.pending) { state.pending = null; refill(); }
+    stats.asked = Math.max(0, stats.asked - 1);
+    if (state.pending && !stats.asked) { state.pending = null; refill(); }
     if (!state.settings && !state.fellBack) {
       state.fellBack = true;
-      send({ type: "configure", query: "" });
+      ask({ type: "configure", query: "" });
     }
   } else if (message.type === "stopped") {
     setPlaying(false);
@@ -109,8 +117,10 @@ function onMessage(message) {
 
 async function onReady(message) {
   stats.settled = false;
-  Object.assign(state, { settings: message.settings, pending: null, points: message.points,
+  stats.asked = Math.max(0, stats.asked - 1);
+  Object.assign(state, { settings: message.settings, points: message.points,
     presets: message.presets, frame: null, waiting: null });  // an old network's frame: drop
+  if (!stats.asked) state.pending = null;
   if (message.settings.data === "upload" && state.sent !== null) {
     state.csvText = state.sent;
     state.csvPacked = null;
@@ -270,7 +280,7 @@ $("csv").addEventListener("change", async () => {
   try {
     const text = await readCsv(file);
     state.sent = text;
-    send({ type: "upload", name: file.name, csv: text });
+    ask({ type: "upload", name: file.name, csv: text });
   } catch (e) {
     alert(e.message);
   } finally {
