@@ -8,10 +8,13 @@ import struct
 
 import numpy as np
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from shallowlab.playground.features import FEATURES
 from shallowlab.playground.frames import decode
 from shallowlab.playground.session import Session
-from shallowlab.playground.settings import Layer, Settings
+from shallowlab.playground.settings import ACTIVATIONS, Layer, Settings
 
 
 def _no_nan(name: str):
@@ -104,3 +107,29 @@ def test_a_diverged_session_still_makes_a_frame_of_valid_json():
         session.epoch()
     header, _ = _read(session.frame(9))  # json.loads of the strict header
     assert header["stopped"] and None in (header["train_loss"], header["test_loss"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.sampled_from(["circle", "xor", "gauss", "spiral", "plane", "gaussians"]),
+       classes=st.integers(2, 5), track=st.sampled_from(["concise", "scratch"]),
+       features=st.lists(st.sampled_from(FEATURES), min_size=1, unique=True),
+       layers=st.lists(st.builds(Layer, st.integers(1, 64), st.sampled_from(ACTIVATIONS),
+                                 st.sampled_from([0.0, 0.5])), max_size=6),
+       batch=st.integers(1, 500), loss=st.sampled_from(["cross_entropy", "mse"]))
+def test_any_settings_train_and_frame_to_the_contract(data, classes, track, features, layers,
+                                                      batch, loss):
+    regress = data in ("plane", "gaussians")
+    s = Settings(data=data, classes=classes, track=track, features=tuple(features),
+                 layers=tuple(layers), batch=batch, points=60, loss="mse" if regress else loss)
+    session = Session(s)
+    session.step(2)
+    header, blocks = _read(session.frame(1))
+    K = 1 if regress else 2 if data == "xor" else classes
+    r = 24 if sum(x.width for x in layers) <= 64 else 12
+    assert blocks["output"].shape == (K, 64, 64) and header["unit_grid"] == r
+    widths = [len(s.features), *(x.width for x in layers), K]
+    for i, x in enumerate(layers, 1):
+        assert blocks[f"units.{i}"].shape == (x.width, r, r)
+    for i in range(1, len(widths)):
+        assert blocks[f"W.{i}"].shape == blocks[f"gW.{i}"].shape == (widths[i], widths[i - 1])
+        assert blocks[f"b.{i}"].shape == blocks[f"gb.{i}"].shape == (widths[i],)

@@ -92,7 +92,8 @@ def settle(page, act) -> None:
 def enter(page, label: str, value: str) -> None:
     """Type ``value`` into the input labelled ``label`` and leave it, as Tab does."""
     box = page.get_by_label(label, exact=True)
-    settle(page, lambda: box.fill(value) or box.blur())
+    if box.input_value() != value:  # else the browser sees no change, and nothing is sent
+        settle(page, lambda: box.fill(value) or box.blur())
 
 
 def play_until(page, expression: str, timeout: float) -> float:

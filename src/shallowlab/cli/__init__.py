@@ -4,8 +4,9 @@ Exit status: 0 done, 1 failed at run time, 2 bad usage or configuration, 130 int
 `report` and `runs` exit 2 for a DIR that is not a folder or holds no run folders, and 1 for a
 run folder whose summary.json cannot be read.
 
-Here: the parser and the dispatch, ``list``, ``data``, ``report`` and ``runs``; ``run`` and
-``sweep`` have a module each. ``list`` and ``--help`` import no torch.
+Here: the parser and the dispatch, ``list``, ``data``, ``report`` and ``runs``; ``run``,
+``sweep``, ``exercises`` and ``playground`` have a module each. ``list`` and ``--help`` import
+no torch.
 """
 
 from __future__ import annotations

@@ -34,24 +34,20 @@ def mlp(num_inputs: int = 784, hidden: Sequence[int] = (256,), num_outputs: int 
 
     Args:
         hidden: widths of the hidden layers, e.g. ``(256,)`` or ``(256, 256)``.
-        activation: ``relu``, ``sigmoid`` or ``tanh`` for every hidden layer, or one name
-            per hidden layer, where ``linear`` (the identity) may also be named.
+        activation: ``relu``, ``sigmoid``, ``tanh`` or ``linear`` (the identity) for every
+            hidden layer, or one of them per hidden layer.
         dropout: one probability for every hidden layer, or one per hidden layer
             (0 leaves the layer out).
     """
-    if isinstance(activation, str):
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {activation!r}; "
-                             f"choose from {sorted(ACTIVATIONS)}")
-        activation = [activation] * len(hidden)
-    acts = list(activation)
+    names = [activation] if isinstance(activation, str) else list(activation)
+    if unknown := [a for a in names if a not in LAYER_ACTIVATIONS]:
+        raise ValueError(f"unknown activation {unknown[0]!r}; "
+                         f"choose from {sorted(LAYER_ACTIVATIONS)}")
+    acts = names * len(hidden) if isinstance(activation, str) else names
     drops = [dropout] * len(hidden) if isinstance(dropout, (int, float)) else list(dropout)
     if len(drops) != len(hidden) or len(acts) != len(hidden):
         raise ValueError(f"{len(drops)} dropout values and {len(acts)} activations "
                          f"for {len(hidden)} hidden layers")
-    if unknown := [a for a in acts if a not in LAYER_ACTIVATIONS]:
-        raise ValueError(f"unknown activation {unknown[0]!r}; "
-                         f"choose from {sorted(LAYER_ACTIVATIONS)}")
     layers: list[nn.Module] = [nn.Flatten()]
     width = num_inputs
     for h, a, p in zip(hidden, acts, drops, strict=True):
