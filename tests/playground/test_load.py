@@ -183,6 +183,9 @@ def test_no_session_sees_another_sessions_state(load):
 
 def test_an_idle_session_is_freed_and_its_place_taken(load):
     idle = load["extra"]
+    print(f"\nidle session closed {idle['closed_after']:.2f} s after its last message with "
+          f"{idle['closing']}; beyond the cap: {idle['over_cap']}; its place: "
+          f"{idle['replacement']}")
     assert idle["over_cap"].startswith("refused"), idle
     assert idle["closing"] and idle["closing"].get("type") == "closing", idle
     assert IDLE_TIMEOUT - 0.5 <= idle["closed_after"] <= IDLE_TIMEOUT + 3, idle
