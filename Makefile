@@ -45,7 +45,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	-$(BIN)/pip install --quiet --no-index --no-deps torch 2>/dev/null
-	$(BIN)/pip install --quiet -e '.[dev,tensorboard,book,ray,browser,graph]'
+	$(BIN)/pip install --quiet -e '.[dev,tensorboard,book,ray,browser,graph,playground]'
 	touch $@
 
 data: setup

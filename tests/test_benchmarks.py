@@ -239,3 +239,12 @@ def test_where_bf16_is_slow_each_bf16_target_says_it_was_not_measured_and_why():
     fast = targets.verdict("mlp", rows, limits_, None)  # the same rows where bf16 is fast
     assert fast["bf16_x_fp32"] == {"value": 5.0, "bound": 0.6, "met": False, "why": None}
     assert fast["bf16_x_faster_than_book"]["value"] == 3.0
+
+
+def test_the_pace_benchmark_without_tf_playground_says_how_to_build_it(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "benchmarks.playground_pace",
+                             "--tf-playground", str(tmp_path)], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parents[1], timeout=60)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and str(tmp_path) in result.stderr
+    assert "scripts/get-tf-playground.sh" in result.stderr

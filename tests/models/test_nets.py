@@ -82,3 +82,19 @@ def test_decay_groups_shrink_weights_but_not_biases():
     for (name, p), old in zip(model.named_parameters(), before, strict=True):
         expected = old if name.endswith("bias") else old * (1 - 0.1 * 0.5)
         torch.testing.assert_close(p.detach(), expected)
+
+
+def test_mlp_takes_one_activation_per_layer_and_linear():
+    model = nets.mlp(2, (4, 3, 5), 2, ["tanh", "linear", "relu"], (0.0, 0.5, 0.0))
+    kinds = [type(m) for m in model if not isinstance(m, (nn.Flatten, nn.Linear))]
+    assert kinds == [nn.Tanh, nn.Identity, nn.Dropout, nn.ReLU]
+    X = torch.randn(7, 2)
+    linear = nets.mlp(2, (4, 4), 3, "linear")
+    first, second, out = _linears(linear)
+    composed = out(second(first(X)))  # a linear map of a linear map is one linear map
+    W = out.weight @ second.weight @ first.weight
+    torch.testing.assert_close(linear(X), composed)
+    torch.testing.assert_close(linear(X), X @ W.T + linear(torch.zeros(1, 2)))
+    for bad in (["tanh", "gelu", "relu"], ["tanh"]):
+        with pytest.raises(ValueError):
+            nets.mlp(2, (4, 3, 5), 2, bad)

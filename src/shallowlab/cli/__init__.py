@@ -4,8 +4,9 @@ Exit status: 0 done, 1 failed at run time, 2 bad usage or configuration, 130 int
 `report` and `runs` exit 2 for a DIR that is not a folder or holds no run folders, and 1 for a
 run folder whose summary.json cannot be read.
 
-Here: the parser and the dispatch, ``list``, ``data``, ``report`` and ``runs``; ``run`` and
-``sweep`` have a module each. ``list`` and ``--help`` import no torch.
+Here: the parser and the dispatch, ``list``, ``data``, ``report`` and ``runs``; ``run``,
+``sweep``, ``exercises`` and ``playground`` have a module each. ``list`` and ``--help`` import
+no torch.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import sys
 from pathlib import Path
 
 import shallowlab
-from shallowlab.cli import exercises, run, sweep
+from shallowlab.cli import exercises, playground, run, sweep
 from shallowlab.cli.flags import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Parser
 from shallowlab.errors import ConfigError, ShallowlabError
 from shallowlab.term import colour, reader_gone
@@ -42,6 +43,7 @@ def build_parser(experiment_names: list[str]) -> argparse.ArgumentParser:
 
     sweep.add_parser(sub, experiment_names)
     exercises.add_parsers(sub)
+    playground.add_parser(sub)
     return parser
 
 
@@ -116,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
             return _report(args)
         if args.command == "runs":
             return _runs(args)
+        if args.command == "playground":
+            return playground.command(args)
         if args.command in exercises.COMMANDS:
             return exercises.command(args)
         return run.command(args, EXPERIMENTS)

@@ -13,6 +13,9 @@ import torch
 from torch import nn
 
 ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
+# "linear" (no nonlinearity) is for showing what a network without one cannot do; it stays out
+# of ACTIVATIONS, the choices a run's settings offer.
+LAYER_ACTIVATIONS = {**ACTIVATIONS, "linear": nn.Identity}
 INITS = ("normal", "xavier", "he", "zeros")
 
 
@@ -25,24 +28,30 @@ def softmax_regression(num_inputs: int = 784, num_outputs: int = 10) -> nn.Seque
 
 
 def mlp(num_inputs: int = 784, hidden: Sequence[int] = (256,), num_outputs: int = 10,
-        activation: str = "relu", dropout: float | Sequence[float] = 0.0) -> nn.Sequential:
+        activation: str | Sequence[str] = "relu",
+        dropout: float | Sequence[float] = 0.0) -> nn.Sequential:
     """``H_k = dropout(act(H_{k-1} W_k + b_k))`` for each hidden layer, then a linear output.
 
     Args:
         hidden: widths of the hidden layers, e.g. ``(256,)`` or ``(256, 256)``.
-        activation: ``relu``, ``sigmoid`` or ``tanh``.
+        activation: ``relu``, ``sigmoid``, ``tanh`` or ``linear`` (the identity) for every
+            hidden layer, or one of them per hidden layer.
         dropout: one probability for every hidden layer, or one per hidden layer
             (0 leaves the layer out).
     """
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {activation!r}; choose from {sorted(ACTIVATIONS)}")
+    names = [activation] if isinstance(activation, str) else list(activation)
+    if unknown := [a for a in names if a not in LAYER_ACTIVATIONS]:
+        raise ValueError(f"unknown activation {unknown[0]!r}; "
+                         f"choose from {sorted(LAYER_ACTIVATIONS)}")
+    acts = names * len(hidden) if isinstance(activation, str) else names
     drops = [dropout] * len(hidden) if isinstance(dropout, (int, float)) else list(dropout)
-    if len(drops) != len(hidden):
-        raise ValueError(f"{len(drops)} dropout values for {len(hidden)} hidden layers")
+    if len(drops) != len(hidden) or len(acts) != len(hidden):
+        raise ValueError(f"{len(drops)} dropout values and {len(acts)} activations "
+                         f"for {len(hidden)} hidden layers")
     layers: list[nn.Module] = [nn.Flatten()]
     width = num_inputs
-    for h, p in zip(hidden, drops, strict=True):
-        layers += [nn.Linear(width, h), ACTIVATIONS[activation]()]
+    for h, a, p in zip(hidden, acts, drops, strict=True):
+        layers += [nn.Linear(width, h), LAYER_ACTIVATIONS[a]()]
         if p > 0:
             layers.append(nn.Dropout(p))
         width = h
