@@ -171,8 +171,8 @@ def test_no_session_sees_another_sessions_state(load):
         alone = Session(settings)
         played = 0
         for _, header, _ in p.frames:
-            while alone.metrics()["step"] < header["step"]:
-                alone.epoch()
+            if alone.metrics()["step"] < header["step"]:  # crowded, a frame may end mid-epoch
+                alone.step(header["step"] - alone.metrics()["step"])
             now = alone.metrics()
             assert now["step"] == header["step"], (settings.seed, header, now)
             assert _same(header["train_loss"], now["train_loss"]), (settings.seed, header, now)

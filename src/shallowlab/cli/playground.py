@@ -2,8 +2,9 @@
 
 Binds 127.0.0.1 unless ``--host`` says otherwise (then a warning line: anyone who can reach
 that address can use the page and this machine's CPU). ``--port 0`` takes a free port. The
-line ``playground: http://HOST:PORT/`` is printed once the socket listens and PyTorch is warm,
-so a script can read where to go, and go at once, from the first line of the output.
+line ``playground: http://HOST:PORT/`` is printed once the socket listens and the worker
+processes that train are warm, so a script can read where to go, and go at once, from the
+first line of the output.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ def add_parser(sub) -> None:
                    help="only print the address; do not open a browser")
     p.add_argument("--max-sessions", type=int, default=32, metavar="N",
                    help="pages served at once (default 32); more are turned away")
+    p.add_argument("--workers", type=int, default=0, metavar="N",
+                   help="processes that train the sessions (default: one a core, at most 3)")
     p.add_argument("--idle-timeout", type=float, default=300.0, metavar="S",
                    help="free a page's session after S seconds without a message (default 300)")
 
@@ -37,6 +40,8 @@ def add_parser(sub) -> None:
 def command(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port {args.port}: give a port from 1 to 65535, or 0 for a free one")
+    if args.workers < 0:
+        raise ConfigError(f"--workers {args.workers}: give 1 or more (0: one a core)")
     if args.max_sessions < 1 or not 1 <= args.idle_timeout <= 86400:
         raise ConfigError("--max-sessions takes 1 or more, --idle-timeout 1 to 86400 seconds")
     try:
@@ -49,7 +54,8 @@ def command(args: argparse.Namespace) -> int:
     except OSError as e:
         raise ShallowlabError(f"cannot listen on {args.host}:{args.port} ({e.strerror}); "
                               "give another --port (0 takes a free one)") from None
-    server.warm()
+    pool = server.Workers(args.workers or server.cores())
+    pool.wait()
     port = sock.getsockname()[1]
     options = server.Options(args.host, port, args.max_sessions, args.idle_timeout,
                              server.wildcard_names(args.host))
@@ -63,7 +69,7 @@ def command(args: argparse.Namespace) -> int:
         print(f"playground: {url}  (Ctrl-C stops it)", flush=True)
         if not args.no_browser:
             _open(url)
-        server.serve(sock, options)
+        server.serve(sock, options, pool)
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: uvicorn has closed the sockets
         print("playground: stopped", flush=True)
         return EXIT_INTERRUPTED

@@ -3,12 +3,14 @@
 The socket's messages are read one at a time (:meth:`Conversation.run`); each is checked by
 :func:`~shallowlab.playground.messages.parse` and answered (a frame, ``ready``, ``export``, or
 ``error`` with one line, after which the session goes on as before). While playing, a second
-task trains ``speed`` epochs, sends a frame, and waits whenever two frames are not yet
-acknowledged: the page's drawing paces the training, so a slow page is never buried in frames.
+task trains (:func:`~shallowlab.playground.workers.play`: ``speed`` epochs, or a time slice),
+sends the frame, and waits whenever two frames are not yet acknowledged: the page's drawing
+paces the training, so a slow page is never buried in frames.
 
-Training and frames run on the server's thread pool, never on the event loop; a lock keeps one
-session's work in order. The socket is closed (after a ``closing`` message saying why) when
-no message came for ``idle_timeout`` seconds or more than 200 came in a second.
+The page's session lives in one of the server's worker processes
+(:mod:`~shallowlab.playground.workers`); a lock keeps its calls in order. The socket is closed
+(after a ``closing`` message saying why) when no message came for ``idle_timeout`` seconds or
+more than 200 came in a second.
 """
 
 from __future__ import annotations
@@ -18,11 +20,10 @@ import dataclasses
 import json
 import sys
 import traceback
-from concurrent.futures import Executor
 
-from shallowlab.playground import PlaygroundError, Settings, from_csv
+from shallowlab.playground import workers
 from shallowlab.playground.messages import MAX_RATE, Rate, parse
-from shallowlab.playground.session import Session
+from shallowlab.playground.settings import PlaygroundError, Settings
 
 IN_FLIGHT = 2  # frames sent but not yet drawn, while playing
 
@@ -34,11 +35,11 @@ class Closed(Exception):
 class Conversation:
     """The session of one socket; ``socket`` is Starlette's WebSocket (accepted)."""
 
-    def __init__(self, socket, pool: Executor, idle_timeout: float) -> None:
+    def __init__(self, socket, pool: workers.Workers, idle_timeout: float) -> None:
         self.socket, self.pool, self.idle_timeout = socket, pool, idle_timeout
-        self.session: Session | None = None
-        self.points = None  # the last upload's points, kept for a new network on them
-        self.playing, self.speed = False, 1
+        self.worker, self.sid = pool.assign()
+        self.settings: Settings | None = None  # the session's, once there is one
+        self._playing, self.speed = False, 1
         self.sent = self.acked = 0
         self.lock = asyncio.Lock()
         self.wake = asyncio.Event()
@@ -66,6 +67,17 @@ class Conversation:
         finally:
             player.cancel()
             self.playing = False
+            self.pool.release(self.worker, self.sid)
+
+    @property
+    def playing(self) -> bool:
+        return self._playing
+
+    @playing.setter
+    def playing(self, on: bool) -> None:  # the worker's count of playing pages follows
+        if on != self._playing:
+            self.pool.playing[self.worker] += 1 if on else -1
+        self._playing = on
 
     async def close(self, reason: str, code: int = 1008) -> None:
         """Say why in a ``closing`` message, then close the socket."""
@@ -96,25 +108,21 @@ class Conversation:
     async def _on_configure(self, request: dict) -> None:
         settings = Settings.from_json(request["settings"]) if "settings" in request \
             else Settings.from_query(request["query"])
-        if settings.data == "upload" and self.points is None:
-            raise PlaygroundError("data 'upload': choose a CSV file to upload first")
-        await self._start(settings, self.points if settings.data == "upload" else None)
+        await self._start(settings)
 
     async def _on_upload(self, request: dict) -> None:
-        points = await self._work(from_csv, request["csv"])
+        task = await self._work(workers.read_upload, self.sid, request["csv"])
         base = Settings.from_query(request["query"]) if "query" in request else \
-            self.session.settings if self.session else Settings()
-        loss = "mse" if points.task == "regress" else base.loss
-        settings = dataclasses.replace(base, data="upload", loss=loss)
-        await self._start(settings, points)
-        self.points = points
+            self.settings or Settings()
+        loss = "mse" if task == "regress" else base.loss
+        await self._start(dataclasses.replace(base, data="upload", loss=loss))
 
-    async def _start(self, settings: Settings, points) -> None:
+    async def _start(self, settings: Settings) -> None:
         self.playing = False
         async with self.lock:
-            session = await self._work(Session, settings, points)
-            ready = await self._work(_ready, session)
-            self.session = session
+            ready = await self._work(workers.open_session, self.sid, settings,
+                                     settings.data == "upload")
+            self.settings = settings
             await self._send(ready)
             await self._frame()
 
@@ -126,27 +134,28 @@ class Conversation:
         self.wake.set()
 
     async def _on_pause(self, request: dict) -> None:
-        await self._control(None)
+        await self._control("frame")
 
     async def _on_step(self, request: dict) -> None:
-        await self._control(lambda s: s.step(1))
+        await self._control("step")
 
     async def _on_reset(self, request: dict) -> None:
-        await self._control(lambda s: s.reset())
+        await self._control("reset")
 
     async def _on_back(self, request: dict) -> None:
-        went = await self._control(lambda s: s.back())
+        went = await self._control("back")
         if went is False:
             await self._send({"type": "error", "message": "no earlier step is kept to go back "
                               "to (the history holds about 4 MiB of the latest steps)"})
 
-    async def _control(self, action):
-        """Pause, apply ``action`` to the session in the pool, and send the frame after it."""
+    async def _control(self, action: str):
+        """Pause, do ``action`` to the session in its worker, and send the frame after it."""
         self._need_session()
         self.playing = False
         async with self.lock:
-            result = None if action is None else await self._work(action, self.session)
-            await self._frame()
+            self.sent += 1
+            result, frame = await self._work(workers.control, self.sid, action, self.sent)
+            await self._send(frame)
         return result
 
     async def _on_ack(self, request: dict) -> None:
@@ -154,12 +163,9 @@ class Conversation:
         self.wake.set()
 
     async def _on_export(self, request: dict) -> None:
-        from shallowlab.playground import script
-
-        session = self._need_session()
+        self._need_session()
         flavour = request.get("flavour", "pytorch")
-        points = session.points if session.settings.data == "upload" else None
-        text = await self._work(script, session.settings, flavour, points)
+        text = await self._work(workers.export, self.sid, flavour)
         await self._send({"type": "export", "flavour": flavour, "script": text})
 
     # --- playing --------------------------------------------------------------------------
@@ -184,28 +190,28 @@ class Conversation:
             async with self.lock:
                 if not self.playing:
                     return
-                stopped = await self._work(_epochs, self.session, self.speed)
+                self.sent += 1
+                stopped, frame = await self._work(workers.play, self.sid, self.speed, self.sent,
+                                                  self.pool.budget(self.worker))
                 if stopped:
                     self.playing = False
-                await self._frame(playing=not stopped)
+                await self._send(frame)
             if stopped:
                 await self._send({"type": "stopped", "reason": stopped})
 
     # --- plumbing -------------------------------------------------------------------------
 
-    def _need_session(self) -> Session:
-        if self.session is None:
+    def _need_session(self) -> None:
+        if self.settings is None:
             raise PlaygroundError("no network yet: send a configure message first")
-        return self.session
 
     async def _work(self, function, *args):
-        """``function(*args)`` on the pool, off the event loop."""
-        return await asyncio.get_running_loop().run_in_executor(self.pool, function, *args)
+        """``function(*args)`` in this page's worker process."""
+        return await self.pool.call(self.worker, function, *args)
 
-    async def _frame(self, playing: bool | None = None) -> None:
+    async def _frame(self) -> None:
         self.sent += 1
-        playing = self.playing if playing is None else playing
-        frame = await self._work(self.session.frame, self.sent, playing)
+        _, frame = await self._work(workers.control, self.sid, "frame", self.sent)
         await self._send(frame)
 
     async def _send(self, message: dict | bytes) -> None:
@@ -217,20 +223,3 @@ class Conversation:
         except Exception as e:  # the client went away in the middle
             raise Closed() from e
 
-
-def _epochs(session: Session, speed: int) -> str | None:
-    """``speed`` epochs, fewer if the stop rule is met first; its reason, or None."""
-    for _ in range(speed):
-        session.epoch()
-        if session.stopped():
-            return session.stopped()
-    return None
-
-
-def _ready(session: Session) -> dict:
-    from shallowlab.playground import PRESETS
-
-    return {"type": "ready", "settings": session.settings.to_json(),
-            "query": session.settings.to_query(), "points": session.points_json(),
-            "presets": [{"name": p.name, "title": p.title, "query": p.query, "why": p.why}
-                        for p in PRESETS]}

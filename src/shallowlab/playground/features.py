@@ -7,7 +7,10 @@ draw a circle.
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the server process reads FEATURES without importing torch
+    import torch
 
 FEATURES = ("x1", "x2", "x1sq", "x2sq", "x1x2", "sinx1", "sinx2")
 LABELS = {"x1": "x\u2081", "x2": "x\u2082", "x1sq": "x\u2081\u00b2", "x2sq": "x\u2082\u00b2",
@@ -19,6 +22,8 @@ def inputs(X: torch.Tensor, names: tuple[str, ...]) -> torch.Tensor:
 
     ``x1sq = x1^2``, ``x2sq = x2^2``, ``x1x2 = x1 x2``, ``sinx1 = sin(x1)``, ``sinx2 = sin(x2)``.
     """
+    import torch
+
     x1, x2 = X[:, 0], X[:, 1]
     table = {"x1": x1, "x2": x2, "x1sq": x1 * x1, "x2sq": x2 * x2, "x1x2": x1 * x2,
              "sinx1": torch.sin(x1), "sinx2": torch.sin(x2)}

@@ -14,14 +14,13 @@ conversation: :mod:`shallowlab.playground.conversation`). The guards, each in on
 - :mod:`~shallowlab.playground.messages` checks every message; the conversation closes a
   socket idle for ``idle_timeout`` s or sending more than 200 messages a second.
 
-Training runs on a thread pool (``torch.set_num_threads(1)`` in each of its threads), so the
-event loop only moves messages.
+Training runs in worker processes (:mod:`~shallowlab.playground.workers`), so this process
+only moves messages and never imports torch.
 """
 
 from __future__ import annotations
 
 import socket as sockets
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from starlette.websockets import WebSocket
 
 from shallowlab.playground.conversation import Conversation
 from shallowlab.playground.messages import MAX_FRAME
+from shallowlab.playground.workers import Workers
 
 STATIC = Path(__file__).parent / "static"
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
@@ -86,10 +86,9 @@ class Guard:
         await self.app(scope, receive, send_with_headers)
 
 
-def create_app(options: Options) -> Guard:
-    """The playground's ASGI app for a server bound at ``options.host:options.port``."""
-    pool = ThreadPoolExecutor(max_workers=max(2, min(8, _cores())),
-                              thread_name_prefix="playground", initializer=_one_thread)
+def create_app(options: Options, pool: Workers) -> Guard:
+    """The playground's ASGI app for a server bound at ``options.host:options.port``, its
+    sessions trained in ``pool``."""
     live: set[WebSocket] = set()
 
     async def page(request):
@@ -118,27 +117,12 @@ def create_app(options: Options) -> Guard:
     return Guard(app, options.hosts())
 
 
-def _cores() -> int:
+def cores() -> int:
+    """The cores this process may run on."""
     import os
 
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
         os.cpu_count() or 1
-
-
-def _one_thread() -> None:
-    import torch
-
-    torch.set_num_threads(1)
-
-
-def warm() -> None:
-    """Build and step a tiny session of each optimizer once, before serving: the first
-    ``torch.optim`` optimizer of a process imports ``torch._dynamo`` (about 2 s here), which
-    should not fall on the first page's first click."""
-    from shallowlab.playground import Session, Settings
-
-    for optimizer in ("sgd", "adam"):
-        Session(Settings(points=50, layers=(), optimizer=optimizer)).step(1)
 
 
 def bind(host: str, port: int) -> sockets.socket:
@@ -168,11 +152,15 @@ def wildcard_names(host: str) -> tuple[str, ...]:
     return tuple(f"[{n}]" if ":" in n else n for n in sorted(names))
 
 
-def serve(sock: sockets.socket, options: Options) -> None:
-    """Serve the playground on ``sock`` (from :func:`bind`) until interrupted."""
+def serve(sock: sockets.socket, options: Options, pool: Workers) -> None:
+    """Serve the playground on ``sock`` (from :func:`bind`), training in ``pool``, until
+    interrupted."""
     import uvicorn
 
-    config = uvicorn.Config(create_app(options), ws_max_size=MAX_FRAME, log_level="warning",
+    config = uvicorn.Config(create_app(options, pool), ws_max_size=MAX_FRAME, log_level="warning",
                             lifespan="off", ws_ping_interval=20, ws_ping_timeout=20,
                             timeout_graceful_shutdown=2)
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        pool.shutdown()
