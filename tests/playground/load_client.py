@@ -98,6 +98,7 @@ class Player:
 
     port: int
     settings: dict
+    speed: int = 1  # epochs between frames, as the page's speed control sets it
     frames: list[tuple[float, dict, dict]] = field(default_factory=list)  # (time, header, shapes)
     errors: list[str] = field(default_factory=list)
     ready: dict | None = None
@@ -110,7 +111,7 @@ class Player:
                 self.ready = await configure(ws, self.settings)
                 await self._take(await asyncio.wait_for(ws.recv(), 30.0), ws, ack=False)
                 await started.wait()
-                await ws.send(json.dumps({"type": "play"}))
+                await ws.send(json.dumps({"type": "play", "speed": self.speed}))
                 while not stop.is_set():
                     try:
                         msg = await asyncio.wait_for(ws.recv(), 0.5)

@@ -22,6 +22,10 @@ that a rate is 25 frames or more, short enough to keep the module to seconds):
   while it holds the last of the ``MAX_SESSIONS`` = 31 places a 32nd socket is refused, after it
   is freed a new one is served.
 
+Between them, one session at the largest settings (6 x 64 ReLU, 1800 training points, batch 1,
+speed 10) plays among ``BESIDE`` = 10 others for 3 s: each of them, and it, gets ``MIN_RATE``
+frames a second with no wait above ``MAX_GAP`` (the workers train it in time slices).
+
 Phase two, ``HOSTILE`` = 1,000 malformed or hostile messages and connections (the issue's
 number; ``tests.playground.hostile``, sent by ``tests.playground.attack``) while ``GOOD`` = 4
 sessions keep playing (a few, so that a slowdown would be the attack's doing): each text message
@@ -57,6 +61,7 @@ RSS_CEILING = 1.5e9
 IDLE_TIMEOUT, MAX_SESSIONS = 3, 31
 LOSS_TOL = 1e-5
 GOOD, FLOOD, HOSTILE, MAX_GAP = 4, 250, 1000, 1.0
+BESIDE = 10
 NETS = [(Layer(4, "tanh"), Layer(2, "tanh")), (Layer(8, "relu"),),
         (Layer(6, "tanh"), Layer(3, "sigmoid")), (Layer(3, "relu"),) * 3,
         (Layer(8, "tanh"),) * 3]
@@ -190,6 +195,30 @@ def test_an_idle_session_is_freed_and_its_place_taken(load):
     assert idle["closing"] and idle["closing"].get("type") == "closing", idle
     assert IDLE_TIMEOUT - 0.5 <= idle["closed_after"] <= IDLE_TIMEOUT + 3, idle
     assert idle["replacement"] == "ready", idle
+
+
+@pytest.fixture(scope="module")
+def crowd(server, load):
+    """One session at the largest settings, playing at the fastest speed, among ``BESIDE``."""
+    giant = Settings(data="spiral", classes=5, points=2000, train_percent=90, batch=1,
+                     layers=(Layer(64, "relu"),) * 6, seed=3)
+    players = [Player(server.port, giant.to_json(), speed=10)]
+    players += [Player(server.port, player_settings(i).to_json()) for i in range(BESIDE)]
+    return asyncio.run(_play(server.port, server.process.pid, players, 3.0))
+
+
+def test_a_session_at_the_largest_settings_holds_up_no_other(crowd):
+    giant, *others = crowd["players"]
+    rates = [p.rate(crowd["start"], crowd["end"]) for p in crowd["players"]]
+    gaps = [p.longest_gap(crowd["start"], crowd["end"]) for p in crowd["players"]]
+    steps = [header["step"] for _, header, _ in giant.frames]
+    print(f"\n6 x 64 ReLU, 1800 training points, batch 1, speed 10 ({steps[-1]} steps by the "
+          f"end, an epoch is 1800): {rates[0]:.1f} frames a second; {BESIDE} sessions beside it: "
+          f"{min(rates[1:]):.1f} to {max(rates[1:]):.1f}, longest wait {max(gaps[1:]):.2f} s")
+    for p in crowd["players"]:
+        assert p.closed is None and not p.errors, (p.closed, p.errors[:3])
+    assert min(rates) >= MIN_RATE and max(gaps) <= MAX_GAP, (rates, gaps)
+    assert steps == sorted(steps) and steps[-1] > steps[1], "the large session did not train"
 
 
 @pytest.fixture(scope="module")

@@ -104,11 +104,17 @@ class Session:
         """``ceil(train / batch)``: what an epoch costs, for a server pacing its frames."""
         return math.ceil(len(self.X_train) / self.batch)
 
-    def epoch(self) -> None:
-        """Train to the end of the current pass over the training set: a whole epoch,
-        ``ceil(train / batch)`` minibatches, when the last call ended one."""
+    @property
+    def steps_left(self) -> int:
+        """Minibatches to the end of the current pass over the training set (a whole epoch's,
+        ``steps_per_epoch``, when the last step ended one)."""
         left = len(self.X_train) - self._pos if self._pass is not None else 0
-        self.step(math.ceil(left / self.batch) if left > 0 else self.steps_per_epoch)
+        return math.ceil(left / self.batch) if left > 0 else self.steps_per_epoch
+
+    def epoch(self) -> None:
+        """Train to the end of the current pass over the training set: ``steps_left``
+        minibatches."""
+        self.step(self.steps_left)
 
     def back(self) -> bool:
         """Undo the last step or epoch call exactly; False when no earlier state is kept."""

@@ -117,24 +117,22 @@ def control(sid: int, action: str, number: int) -> tuple[object, bytes]:
 
 def play(sid: int, speed: int, number: int, budget: float) -> tuple[str | None, bytes]:
     """Train page ``sid``'s session ``speed`` epochs, or for ``budget`` seconds when that is
-    less (a slice of an epoch if one epoch takes longer); why it stopped (a stop rule, or None)
-    and the frame ``number`` after it."""
+    less (to the minibatch: a slice of an epoch if one epoch takes longer; at least one
+    minibatch); why it stopped (a stop rule, or None) and the frame ``number`` after it.
+
+    The minibatches that fit are ``left seconds / seconds a minibatch took`` in the previous
+    call (one, to measure, in the session's first)."""
     session = _session(sid)
-    end = time.perf_counter() + budget
-    for _ in range(speed):
-        left = end - time.perf_counter()
-        per_step = _pace.get(sid, 0.0)
-        steps = session.steps_per_epoch if per_step * session.steps_per_epoch <= left \
-            else max(1, int(left / per_step))
+    end, goal = time.perf_counter() + budget, session.epoch_count + speed
+    while True:
+        per_step = _pace.get(sid)
+        fit = 1 if per_step is None else int((end - time.perf_counter()) / per_step)
+        steps = max(1, min(session.steps_left, fit))
         t0, before = time.perf_counter(), session.step_count
-        if steps == session.steps_per_epoch:
-            session.epoch()
-        else:
-            session.step(steps)
-        done = session.step_count - before
-        if done:
-            _pace[sid] = (time.perf_counter() - t0) / done
-        if session.stopped() or time.perf_counter() >= end:
+        session.step(steps)
+        if session.step_count > before:
+            _pace[sid] = (time.perf_counter() - t0) / (session.step_count - before)
+        if session.stopped() or session.epoch_count >= goal or time.perf_counter() >= end:
             break
     stopped = session.stopped()
     return stopped, session.frame(number, stopped is None)
