@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import launch
 from tests.playground.server import start
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run"]
 
@@ -32,14 +32,7 @@ def server():
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("no Chromium at /usr/bin/chromium: `sudo apt-get install chromium`")
-    sync_api = pytest.importorskip("playwright.sync_api",
-                                   reason="no Playwright: pip install -e '.[browser]'")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
+    yield from launch(*ARGS)
 
 
 def until(page, expression: str, timeout: float = 10.0):

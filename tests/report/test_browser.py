@@ -11,24 +11,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import launch
 from tests.test_cli import cli
 
-CHROMIUM = Path("/usr/bin/chromium")
 HOSTILE = "<img src=x onerror=alert(1)>"
 SNAKE = re.compile(r"\b[a-z]+_[a-z_]+\b")
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("no Chromium at /usr/bin/chromium: `sudo apt-get install chromium`")
-    sync_api = pytest.importorskip("playwright.sync_api",
-                                   reason="no Playwright: pip install -e '.[browser]'")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                              args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
+    yield from launch("--no-sandbox")
 
 
 @pytest.fixture(scope="module")
