@@ -8,8 +8,10 @@ N(0, 0.01) weights) trained by ``fit`` on Fashion-MNIST exactly as ``benchmarks.
 trains it (the images held as the step takes them, shuffled batches gathered by ``Batches``), so
 the loop's own work (the gather, the loss sum, the accuracy count) is in the profile too.
 First ``--epochs`` epochs of each precision, interleaved, timed without the profiler (the first a
-warm-up; the step is the median epoch over its 235 steps); then one epoch of each under
-``torch.profiler`` (CPU). The table gives, per precision, each ATen operation's self time per
+warm-up; the step is the median epoch over its 235 steps), each beside two bare loops of the
+same step, timed alike: one gathering its batches as it goes, one on batches gathered before
+(what ``fit`` adds, and what the gather adds); then one epoch of each under ``torch.profiler``
+(CPU). The table gives, per precision, each ATen operation's self time per
 step in microseconds and its calls per step, the matrix products (``addmm``, ``addmm_``, ``mm``)
 marked; then the products' sum, the rest, and the profiled and unprofiled step. The profiler
 adds a microsecond or two to every operation: the rest it shows is an upper bound.
@@ -60,6 +62,25 @@ def profiled(epoch, steps: int) -> dict[str, dict]:
     return dict(sorted(ops.items(), key=lambda kv: -kv[1]["us_per_step"]))
 
 
+def bare(step, train) -> dict[str, callable]:
+    """An epoch of ``step`` without ``fit`` around it: on batches gathered beforehand (the step
+    alone), and gathering each batch as it goes (the step and the gather). ``fit`` adds to the
+    second the loss and accuracy sums, the divergence guard and the callbacks."""
+    batches = list(train)  # the same order and values; 188 MB in fp32
+
+    def alone() -> None:
+        for X, y in batches:
+            step.forward(X, y)
+            step.update()
+
+    def gathered() -> None:
+        for X, y in train:
+            step.forward(X, y)
+            step.update()
+
+    return {"alone": alone, "gathered": gathered}
+
+
 def summary(ops: dict[str, dict], step_us: float) -> dict:
     products = sum(o["us_per_step"] for o in ops.values() if o["product"])
     rest = sum(o["us_per_step"] for o in ops.values() if not o["product"])
@@ -84,6 +105,8 @@ def table(results: dict[str, dict], rows: int) -> list[str]:
         lines.append(f"{op + mark:32s}{cells}")
     for key, label in (("products_us", "products (*)"), ("rest_us", "everything else"),
                        ("profiled_step_us", "step, profiled"), ("step_us", "step, unprofiled"),
+                       ("gathered_us", "  the step and the gather alone"),
+                       ("alone_us", "  the step alone (batches ready)"),
                        ("ops_per_step", "operations per step")):
         lines.append(f"{label:32s}" + "".join(f"{results[n]['summary'][key]:10.1f}{'':7s}"
                                               for n in names))
@@ -98,16 +121,21 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     ds = fashion_mnist.load(allow_download=False)
     epochs = {p: shallowlab_pipeline("mlp", ds, precision=p)[0] for p in args.precisions}
+    variants = {p: {"fit": epoch, **bare(*epoch.args)} for p, epoch in epochs.items()}
     _, others = common.watch_load()
-    seconds: dict[str, list[float]] = {p: [] for p in epochs}
-    for _ in range(args.epochs):  # interleaved, so that both see the same machine
-        for p, epoch in epochs.items():
-            seconds[p].append(common.timed(epoch)[0])
+    seconds = {(p, v): [] for p in variants for v in variants[p]}
+    for _ in range(args.epochs):  # interleaved, so that all see the same machine
+        for p, kinds in variants.items():
+            for v, epoch in kinds.items():
+                seconds[p, v].append(common.timed(epoch)[0])
     results, steps = {}, -(-len(ds.train_images) // common.BATCH)
     for p, epoch in epochs.items():
         ops = profiled(epoch, steps)
-        step_us = statistics.median(seconds[p][1:]) / steps * 1e6
-        results[p] = {"ops": ops, "summary": summary(ops, step_us), "epoch_seconds": seconds[p]}
+        us = {v: statistics.median(seconds[p, v][1:]) / steps * 1e6 for v in variants[p]}
+        results[p] = {"ops": ops, "summary": {**summary(ops, us["fit"]),
+                                              "alone_us": us["alone"],
+                                              "gathered_us": us["gathered"]},
+                      "epoch_seconds": seconds[p, "fit"]}
     print(f"{PROG}: MLP 784-256-10, batch {common.BATCH}, fused step, {common.cpu_line()}, "
           f"{torch.get_num_threads()} threads")
     print("\n".join(table(results, args.rows)))

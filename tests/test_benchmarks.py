@@ -203,8 +203,9 @@ def test_profile_step_splits_each_precision_into_its_products_and_the_rest(tmp_p
             sum(op["us_per_step"] for op in ops.values() if op["product"]))
         assert summary["profiled_step_us"] == pytest.approx(
             summary["products_us"] + summary["rest_us"])
-        assert summary["step_us"] > 0
+        assert summary["step_us"] > 0 and summary["alone_us"] > 0 and summary["gathered_us"] > 0
     assert "aten::mm *" in result.stdout and "step, unprofiled" in result.stdout
+    assert "the step alone (batches ready)" in result.stdout
 
 
 def test_the_claims_are_each_a_ratio_of_two_sides_timed_alike(tmp_path):
