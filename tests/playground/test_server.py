@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import os
 import signal
 import socket
 import subprocess
@@ -15,15 +16,18 @@ import time
 
 import pytest
 
+from tests.playground.load_client import _tree
 from tests.playground.server import SHALLOWLAB, answer, connect, frame, receive, send, start, stop
 
 IDLE = 3  # seconds: the server's --idle-timeout here
 MAX_SESSIONS = 4
+WORKERS = 2  # on any machine, so that two pages occupy them all
 
 
 @pytest.fixture(scope="module")
 def server():
-    yield from start("--max-sessions", str(MAX_SESSIONS), "--idle-timeout", str(IDLE))
+    yield from start("--max-sessions", str(MAX_SESSIONS), "--idle-timeout", str(IDLE),
+                     "--workers", str(WORKERS))
 
 
 def _get(server, path: str, host: str | None = None) -> http.client.HTTPResponse:
@@ -282,16 +286,63 @@ def test_the_cli_warns_for_another_host_and_fails_in_one_line_on_a_taken_port(se
                             "--no-browser"], capture_output=True, text=True, timeout=60)
     assert taken.returncode == 1 and taken.stdout == ""
     assert len(taken.stderr.splitlines()) == 1 and "--port" in taken.stderr
-    for flags in (["--port", "70000"], ["--max-sessions", "0"], ["--idle-timeout", "0"]):
+    for flags in (["--port", "70000"], ["--max-sessions", "0"], ["--idle-timeout", "0"],
+                  ["--workers", "-1"]):
         bad = subprocess.run([str(SHALLOWLAB), "playground", *flags, "--no-browser"],
                              capture_output=True, text=True, timeout=60)
         assert bad.returncode == 2 and len(bad.stderr.splitlines()) == 1, bad.stderr
 
 
-def test_sigterm_stops_the_server_at_once():
-    process = next(start("--idle-timeout", "60"))
+def _workers(server) -> list[int]:
+    """The server's training processes: its children that multiprocessing spawned."""
+    pids = []
+    for pid in _tree(server.process.pid)[1:]:
+        with contextlib.suppress(OSError):
+            if b"spawn_main" in open(f"/proc/{pid}/cmdline", "rb").read():
+                pids.append(pid)
+    return pids
+
+
+def _gone(pid: int, timeout: float = 5.0) -> bool:
+    """Whether ``pid`` has exited (or is a zombie waiting to be reaped) within ``timeout``."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_killed_worker_is_replaced_and_its_pages_told_to_reload(server):
+    pages = [_configured(server)[0] for _ in range(2)]  # one on each worker: the least busy
+    killed = _workers(server)
+    assert len(killed) == WORKERS, killed
+    for pid in killed:
+        os.kill(pid, signal.SIGKILL)
+    for ws in pages:
+        send(ws, {"type": "step"})
+        assert "reload the page" in answer(ws, "error", timeout=20)["message"]
+        ws.close()
+    ws, ready, _ = _configured(server)  # a new page, on a new worker
+    send(ws, {"type": "step"})
+    assert frame(ws, timeout=20)[0]["step"] == 1
+    ws.close()
+    assert len(_workers(server)) == WORKERS and not set(_workers(server)) & set(killed)
+
+
+def test_sigterm_stops_the_server_and_its_workers_at_once():
+    running = start("--idle-timeout", "60", "--workers", str(WORKERS))
+    process = next(running)
+    workers = _workers(process)
+    assert len(workers) == WORKERS, workers
     started = time.monotonic()
     process.process.send_signal(signal.SIGTERM)
     out, _ = process.process.communicate(timeout=10)
     assert process.process.returncode == 130 and "playground: stopped" in out
     assert time.monotonic() - started < 5
+    assert all(_gone(pid, timeout=0.5) for pid in workers), workers  # stopped, not orphaned
+    running.close()
