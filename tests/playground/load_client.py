@@ -16,32 +16,16 @@ from pathlib import Path
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
-from tests.playground.server import decode
+from tests.playground.server import decode, process_tree
 
 MAX_FRAME = 8 << 20  # what the client accepts from the server: a frame of 64 units is ~0.2 MiB
-
-
-def _tree(pid: int) -> list[int]:
-    """``pid`` and all its descendants (/proc)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    tree, todo = [], [pid]
-    while todo:
-        tree.append(todo.pop())
-        todo.extend(children.get(tree[-1], []))
-    return tree
 
 
 def rss_bytes(pid: int) -> int:
     """Resident memory of ``pid`` and all its descendants (/proc; shared pages counted in
     each: an over-estimate, on the safe side of a ceiling)."""
     total = 0
-    for p in _tree(pid):
+    for p in process_tree(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -59,7 +43,7 @@ def cpu_seconds(pid: int | None = None) -> float:
         ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
         return (sum(ticks) - ticks[3] - ticks[4]) / tick
     total = 0
-    for p in _tree(pid):
+    for p in process_tree(pid):
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])  # utime, stime

@@ -68,6 +68,22 @@ def stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (/proc)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    tree, todo = [], [pid]
+    while todo:
+        tree.append(todo.pop())
+        todo.extend(children.get(tree[-1], []))
+    return tree
+
+
 def connect(server: Server, origin: str | None = "own", **kw):
     from websockets.sync.client import connect as ws_connect
 

@@ -16,8 +16,17 @@ import time
 
 import pytest
 
-from tests.playground.load_client import _tree
-from tests.playground.server import SHALLOWLAB, answer, connect, frame, receive, send, start, stop
+from tests.playground.server import (
+    SHALLOWLAB,
+    answer,
+    connect,
+    frame,
+    process_tree,
+    receive,
+    send,
+    start,
+    stop,
+)
 
 IDLE = 3  # seconds: the server's --idle-timeout here
 MAX_SESSIONS = 4
@@ -296,7 +305,7 @@ def test_the_cli_warns_for_another_host_and_fails_in_one_line_on_a_taken_port(se
 def _workers(server) -> list[int]:
     """The server's training processes: its children that multiprocessing spawned."""
     pids = []
-    for pid in _tree(server.process.pid)[1:]:
+    for pid in process_tree(server.process.pid)[1:]:
         with contextlib.suppress(OSError):
             if b"spawn_main" in open(f"/proc/{pid}/cmdline", "rb").read():
                 pids.append(pid)
