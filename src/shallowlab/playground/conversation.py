@@ -37,7 +37,7 @@ class Conversation:
 
     def __init__(self, socket, pool: workers.Workers, idle_timeout: float) -> None:
         self.socket, self.pool, self.idle_timeout = socket, pool, idle_timeout
-        self.worker, self.sid = pool.assign()
+        self.worker = self.sid = 0  # given by the pool when the conversation runs
         self.settings: Settings | None = None  # the session's, once there is one
         self._playing, self.speed = False, 1
         self.sent = self.acked = 0
@@ -47,6 +47,7 @@ class Conversation:
 
     async def run(self) -> None:
         """Read and answer messages until the client leaves or is sent away."""
+        self.worker, self.sid = self.pool.assign()
         player = asyncio.create_task(self._play())
         try:
             while True:
