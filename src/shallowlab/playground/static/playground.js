@@ -202,7 +202,10 @@ function draw(frame) {
     drawCurves(acc, history.steps, [{ values: history.trainAcc, colour: "#888" },
       { values: history.testAcc, colour: "#1f77b4", dash: true }], 1);
   }
-  if (h.stopped) $("status").textContent = `Stopped: ${h.stopped}.`;
+  if (h.stopped) {  // the frame says so before the "stopped" message that follows it
+    if (state.playing) setPlaying(false);
+    $("status").textContent = `Stopped: ${h.stopped}.`;
+  }
   Object.assign(stats, { frame: h.frame, step: h.step, epoch: h.epoch,
     trainLoss: h.train_loss, testLoss: h.test_loss, trainAcc: h.train_acc,
     testAcc: h.test_acc, stopped: h.stopped });
