@@ -121,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     ds = fashion_mnist.load(allow_download=False)
     epochs = {p: shallowlab_pipeline("mlp", ds, precision=p)[0] for p in args.precisions}
+    # each pipeline's epoch is partial(train_one_epoch, step, train): its args are the two
     variants = {p: {"fit": epoch, **bare(*epoch.args)} for p, epoch in epochs.items()}
     _, others = common.watch_load()
     seconds = {(p, v): [] for p in variants for v in variants[p]}

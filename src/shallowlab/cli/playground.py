@@ -13,7 +13,7 @@ import argparse
 import os
 import sys
 
-from shallowlab.cli.flags import EXIT_INTERRUPTED, EXIT_OK
+from shallowlab.cli.flags import EXIT_INTERRUPTED, EXIT_OK, usable_cpus
 from shallowlab.errors import ConfigError, ShallowlabError
 from shallowlab.term import colour
 
@@ -54,7 +54,7 @@ def command(args: argparse.Namespace) -> int:
     except OSError as e:
         raise ShallowlabError(f"cannot listen on {args.host}:{args.port} ({e.strerror}); "
                               "give another --port (0 takes a free one)") from None
-    pool = server.Workers(args.workers or server.cores())
+    pool = server.Workers(args.workers or usable_cpus())
     pool.wait()
     port = sock.getsockname()[1]
     options = server.Options(args.host, port, args.max_sessions, args.idle_timeout,

@@ -154,10 +154,7 @@ class Conversation:
         self._need_session()
         self.playing = False
         async with self.lock:
-            self.sent += 1
-            result, frame = await self._work(workers.control, self.sid, action, self.sent)
-            await self._send(frame)
-        return result
+            return await self._frame(action)
 
     async def _on_ack(self, request: dict) -> None:
         self.acked = max(self.acked, min(request["frame"], self.sent))
@@ -210,10 +207,13 @@ class Conversation:
         """``function(*args)`` in this page's worker process."""
         return await self.pool.call(self.worker, function, *args)
 
-    async def _frame(self) -> None:
+    async def _frame(self, action: str = "frame"):
+        """Do ``action`` (:func:`~shallowlab.playground.workers.control`) to the session and
+        send the frame after it; what the action returned."""
         self.sent += 1
-        _, frame = await self._work(workers.control, self.sid, "frame", self.sent)
+        result, frame = await self._work(workers.control, self.sid, action, self.sent)
         await self._send(frame)
+        return result
 
     async def _send(self, message: dict | bytes) -> None:
         try:

@@ -117,14 +117,6 @@ def create_app(options: Options, pool: Workers) -> Guard:
     return Guard(app, options.hosts())
 
 
-def cores() -> int:
-    """The cores this process may run on."""
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
-        os.cpu_count() or 1
-
-
 def bind(host: str, port: int) -> sockets.socket:
     """A listening TCP socket at ``host:port`` (port 0: a free one); OSError if taken."""
     family = sockets.AF_INET6 if ":" in host else sockets.AF_INET

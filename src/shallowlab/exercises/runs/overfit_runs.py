@@ -23,28 +23,23 @@ accuracy``, and dropout's narrowing of it is ``gap without - gap with``, seed by
 
 from __future__ import annotations
 
-import statistics
+from statistics import median
 
 import torch
 from torch import nn
 
 from shallowlab.core.callbacks import EachEpoch
 from shallowlab.core.loop import fit
+from shallowlab.core.metrics import accuracy
 from shallowlab.core.steps import AutogradStep
 from shallowlab.data import fashion_mnist
-from shallowlab.data.batches import Batches
+from shallowlab.data.batches import Batches, to_unit
 from shallowlab.experiments.base import Experiment
 from shallowlab.figures import plots
 from shallowlab.models import nets
 from shallowlab.term import silent
 
 BOOK, NONE = (0.2, 0.5), (0.0, 0.0)
-
-
-def accuracy(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> float:
-    model.eval()
-    with torch.no_grad():
-        return (model(X).argmax(1) == y).float().mean().item()
 
 
 def _train(net: tuple, data: tuple, config: dict, seed: int) -> list[tuple[float, float]]:
@@ -59,9 +54,11 @@ def _train(net: tuple, data: tuple, config: dict, seed: int) -> list[tuple[float
                                         weight_decay=decay))
     found = []
 
-    def measure(history: list[dict]) -> None:
+    def measure(history: list[dict]) -> None:  # fit puts the model back in training mode
         if len(history) % config["every"] == 0 or len(history) == config["epochs"]:
-            found.append((accuracy(model, X, y), accuracy(model, X_test, y_test)))
+            model.eval()
+            with torch.no_grad():
+                found.append((accuracy(model(X), y), accuracy(model(X_test), y_test)))
     with torch.random.fork_rng(devices=[]):  # nn.Dropout draws its masks from the global RNG
         torch.manual_seed(seed)
         fit(step, Batches(X, y, config["batch_size"], generator=g), epochs=config["epochs"],
@@ -69,14 +66,13 @@ def _train(net: tuple, data: tuple, config: dict, seed: int) -> list[tuple[float
     return found
 
 
-def compare(nets: dict, config: dict, run_dir, log) -> dict:
-    """Train every net of ``nets`` (name -> (dropout rates, weight decay)) for every seed; the
+def compare(variants: dict, config: dict, run_dir, log) -> dict:
+    """Train every net of ``variants`` (name -> (dropout rates, weight decay)) for every seed; the
     first net is the baseline every other's narrowing of the gap is measured against."""
     data = fashion_mnist.load(config["data_dir"])
-    pixels = data.train_images.float().div(255).reshape(-1, 784)
     n, m = config["train_size"], config["test_size"]
-    tensors = (pixels[:n], data.train_labels[:n],
-               data.test_images[:m].float().div(255).reshape(-1, 784), data.test_labels[:m])
+    tensors = (to_unit(data.train_images[:n]).reshape(-1, 784), data.train_labels[:n],
+               to_unit(data.test_images[:m]).reshape(-1, 784), data.test_labels[:m])
     seeds = range(config["seed"], config["seed"] + config["seeds"])
     threads = torch.get_num_threads()
     # Batches of 64 through 256 units are too small to share between threads: on 2 busy cores
@@ -84,14 +80,14 @@ def compare(nets: dict, config: dict, run_dir, log) -> dict:
     torch.set_num_threads(1)
     try:
         curves = {name: [_train(net, tensors, config, s) for s in seeds]
-                  for name, net in nets.items()}
+                  for name, net in variants.items()}
     finally:
         torch.set_num_threads(threads)
     epochs = [e for e in range(1, config["epochs"] + 1)
               if e % config["every"] == 0 or e == config["epochs"]]
     final = {name: {"train": [c[-1][0] for c in runs], "test": [c[-1][1] for c in runs],
                     "gap": [c[-1][0] - c[-1][1] for c in runs]} for name, runs in curves.items()}
-    base = final[next(iter(nets))]["gap"]
+    base = final[next(iter(variants))]["gap"]
     narrowing = {name: [a - b for a, b in zip(base, f["gap"])] for name, f in final.items()}
     for name, f in final.items():
         log(f"{name:>13}: after {config['epochs']} epochs, per seed: train "
@@ -100,7 +96,7 @@ def compare(nets: dict, config: dict, run_dir, log) -> dict:
             + ", ".join(f"{100 * v:+.1f}" for v in narrowing[name]) + " points")
 
     def median_gap(runs: list, k: int) -> float:
-        return statistics.median(c[k][0] - c[k][1] for c in runs)
+        return median(c[k][0] - c[k][1] for c in runs)
     run_dir.save_figure(
         "gap.png", plots.series_panels, epochs,
         {"training minus test accuracy (median over seeds)":
@@ -125,13 +121,9 @@ def dropout_weight_decay(config, run_dir, log):
                     "both": (BOOK, decay)}, config, run_dir, log)
 
 
-def _median(values: list[float]) -> float:
-    return statistics.median(values)
-
-
 def _test_change(s: dict, name: str, base: str) -> float:
     """The median over seeds of ``name``'s test accuracy minus ``base``'s."""
-    return _median([a - b for a, b in zip(s["final"][name]["test"], s["final"][base]["test"])])
+    return median([a - b for a, b in zip(s["final"][name]["test"], s["final"][base]["test"])])
 
 
 def dropout_answer(s: dict) -> str:
@@ -140,22 +132,22 @@ def dropout_answer(s: dict) -> str:
     test_change = _test_change(s, "dropout", "no dropout")
     return (f"On {s['train_size']} training images after {s['epochs'][-1]} epochs (medians over "
             f"{len(n)} seeds, eval mode): without dropout training accuracy "
-            f"{_median(none['train']):.3f}, test {_median(none['test']):.3f}, a gap of "
-            f"{100 * _median(none['gap']):.1f} points; with dropout 0.2, 0.5 "
-            f"{_median(drop['train']):.3f}, {_median(drop['test']):.3f}, a gap of "
-            f"{100 * _median(drop['gap']):.1f}. Dropout narrowed the gap in "
+            f"{median(none['train']):.3f}, test {median(none['test']):.3f}, a gap of "
+            f"{100 * median(none['gap']):.1f} points; with dropout 0.2, 0.5 "
+            f"{median(drop['train']):.3f}, {median(drop['test']):.3f}, a gap of "
+            f"{100 * median(drop['gap']):.1f}. Dropout narrowed the gap in "
             f"{sum(v > 0 for v in n)} of {len(n)} seeds, by {100 * min(n):.1f} to "
             f"{100 * max(n):.1f} points, by holding the training accuracy down: the test "
             f"accuracy moved by {100 * test_change:+.1f} points (figure gap.png).")
 
 
 def decay_answer(s: dict) -> str:
-    gaps = "; ".join(f"{name} {100 * _median(f['gap']):.1f}" for name, f in s["final"].items())
+    gaps = "; ".join(f"{name} {100 * median(f['gap']):.1f}" for name, f in s["final"].items())
     narrowed = "; ".join(
-        f"{name} by {100 * _median(v):.1f} ({100 * min(v):.1f} to {100 * max(v):.1f}), test "
+        f"{name} by {100 * median(v):.1f} ({100 * min(v):.1f} to {100 * max(v):.1f}), test "
         f"accuracy {100 * _test_change(s, name, 'neither'):+.1f}"
         for name, v in s["narrowing"].items() if name != "neither")
-    n = {name: _median(v) for name, v in s["narrowing"].items()}
+    n = {name: median(v) for name, v in s["narrowing"].items()}
     together = ("more than either alone" if n["both"] > max(n["dropout"], n["weight decay"])
                 else "no more than the better of the two alone")
     return (f"On {s['train_size']} training images after {s['epochs'][-1]} epochs, weight decay "
